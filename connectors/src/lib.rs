@@ -1,0 +1,1 @@
+//! eventflow-connectors (to be written).

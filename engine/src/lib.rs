@@ -1,0 +1,1 @@
+//! eventflow-engine (to be written).
