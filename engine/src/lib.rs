@@ -1,1 +1,21 @@
-//! eventflow-engine (to be written).
+//! # eventflow-engine
+//!
+//! Runs an eventflow [`Plan`](eventflow_planner::plan::Plan) on timely dataflow workers:
+//! Broker routing with Trigger filters, channel fan-out, delivery with Knative's retry,
+//! reply and dead-letter semantics, on a virtual clock.
+
+pub mod clock;
+pub mod dataflow;
+pub mod deliver;
+pub mod input;
+pub mod record;
+pub mod report;
+pub mod route;
+pub mod run;
+pub mod service;
+pub mod sink;
+pub mod ttl;
+
+pub use report::Report;
+pub use run::{run, RunOptions};
+pub use service::{Bindings, Builtin, Reply, Subscriber};

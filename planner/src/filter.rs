@@ -2,9 +2,16 @@
 //!
 //! `Filter` is what a Trigger's `filter.attributes` / `sourceAndType` / `filters` compile to.
 //! Evaluation returns [`TriState`]: only `Fail` blocks delivery.
+//!
+//! `attributes`, `exact`, `prefix` and `suffix` read attributes through
+//! [`lookup_attribute`], a port of Knative's `LookupAttribute` (knative-semantics.md §2.2):
+//! unlike CESQL, `subject`, `dataschema`, `datacontenttype`, `time`, … are always "present".
+//! Values compare by their CloudEvents canonical string (an Integer extension `5` equals the
+//! filter value `"5"`), without allocating. `all` / `any` follow the current Knative RI
+//! (`subscriptionsapi/all_filter.go`, `any_filter.go`): the result of the last evaluated child.
 
 use crate::cesql::Expr;
-use crate::event::Event;
+use crate::event::{Event, ExtValue};
 use std::sync::Arc;
 
 /// The result of a filter (Knative `eventfilter.FilterResult`).
@@ -56,8 +63,159 @@ impl PartialEq for Filter {
 }
 
 impl Filter {
-    /// Evaluates the filter on `event`.
-    pub fn evaluate(&self, _event: &Event) -> TriState {
-        TriState::NoFilter
+    /// Evaluates the filter on `event` (knative-semantics.md §2.3, §2.4).
+    ///
+    /// * `None` → `NoFilter`.
+    /// * `Attributes`: empty → `NoFilter`; a key [`lookup_attribute`] does not find → `Fail`;
+    ///   value `""` requires a non-empty attribute; otherwise canonical string equality.
+    /// * `Exact` / `Prefix` / `Suffix`: every key ANDed, a missing key → `Fail`. An empty map,
+    ///   or any empty name or value, → `NoFilter` (Knative's materialiser silently drops such
+    ///   an element; the manifest loader normally rejects it at plan time).
+    /// * `All`: `Fail` on the first `Fail`, else the last child's result; empty → `NoFilter`.
+    /// * `Any`: `Pass` on the first `Pass`, else the last child's result; empty → `NoFilter`.
+    /// * `Not`: `Pass` ↔ `Fail`, `NoFilter` stays.
+    /// * `Cesql`: [`Expr::matches`] → `Pass`, otherwise (false, non-Boolean, any error) `Fail`.
+    pub fn evaluate(&self, event: &Event) -> TriState {
+        match self {
+            Filter::None => TriState::NoFilter,
+            Filter::Attributes(pairs) => legacy_attributes(pairs, event),
+            Filter::Exact(pairs) => dialect(pairs, event, |have, want| have == want),
+            Filter::Prefix(pairs) => dialect(pairs, event, |have, want| have.starts_with(want)),
+            Filter::Suffix(pairs) => dialect(pairs, event, |have, want| have.ends_with(want)),
+            Filter::All(children) => {
+                let mut last = TriState::NoFilter;
+                for c in children {
+                    last = c.evaluate(event);
+                    if last == TriState::Fail {
+                        return TriState::Fail;
+                    }
+                }
+                last
+            }
+            Filter::Any(children) => {
+                let mut last = TriState::NoFilter;
+                for c in children {
+                    last = c.evaluate(event);
+                    if last == TriState::Pass {
+                        return TriState::Pass;
+                    }
+                }
+                last
+            }
+            Filter::Not(inner) => match inner.evaluate(event) {
+                TriState::Pass => TriState::Fail,
+                TriState::Fail => TriState::Pass,
+                TriState::NoFilter => TriState::NoFilter,
+            },
+            Filter::Cesql(expr, _) => {
+                if expr.matches(event) {
+                    TriState::Pass
+                } else {
+                    TriState::Fail
+                }
+            }
+        }
     }
+}
+
+/// Legacy `filter.attributes` (knative-semantics.md §2.3).
+fn legacy_attributes(pairs: &[(String, String)], event: &Event) -> TriState {
+    if pairs.is_empty() {
+        return TriState::NoFilter;
+    }
+    for (name, want) in pairs {
+        let Some(have) = lookup_attribute(event, name) else {
+            return TriState::Fail;
+        };
+        let ok = have.with_str(|h| {
+            if want.is_empty() {
+                !h.is_empty()
+            } else {
+                h == want
+            }
+        });
+        if !ok {
+            return TriState::Fail;
+        }
+    }
+    TriState::Pass
+}
+
+/// `exact` / `prefix` / `suffix` (knative-semantics.md §2.4).
+fn dialect(pairs: &[(String, String)], event: &Event, test: fn(&str, &str) -> bool) -> TriState {
+    if pairs.is_empty() || pairs.iter().any(|(k, v)| k.is_empty() || v.is_empty()) {
+        return TriState::NoFilter;
+    }
+    for (name, want) in pairs {
+        match lookup_attribute(event, name) {
+            Some(have) if have.with_str(|h| test(h, want)) => {}
+            _ => return TriState::Fail,
+        }
+    }
+    TriState::Pass
+}
+
+/// `time` of an event without one, as Go's zero `time.Time` renders in RFC 3339.
+pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+/// An attribute value as Knative's `LookupAttribute` returns it (knative-semantics.md §2.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LookedUp<'a> {
+    /// A string (context attributes, String extensions), borrowed from the event.
+    Str(&'a str),
+    /// `datamediatype` when it had to be lower-cased.
+    Owned(String),
+    /// An Integer extension.
+    Int(i32),
+    /// A Boolean extension.
+    Bool(bool),
+}
+
+impl LookedUp<'_> {
+    /// Calls `f` with the CloudEvents canonical string form (`5`, `true`), without allocating.
+    pub fn with_str<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        match self {
+            LookedUp::Str(s) => f(s),
+            LookedUp::Owned(s) => f(s),
+            LookedUp::Int(i) => {
+                let mut buf = [0u8; 11];
+                f(crate::cesql::format_int(*i, &mut buf))
+            }
+            LookedUp::Bool(b) => f(if *b { "true" } else { "false" }),
+        }
+    }
+}
+
+/// Knative's `LookupAttribute` (knative-semantics.md §2.2): `specversion`, `type`, `source`,
+/// `id` always; `subject`, `dataschema` (alias `schemaurl`), `datacontenttype`,
+/// `datacontentencoding` always present (`""` when unset); `datamediatype` = the media type of
+/// `datacontenttype` without parameters, lower-cased; `time` always present (the event's own
+/// text, or [`ZERO_TIME`]); anything else is an extension, `None` when the event lacks it.
+pub fn lookup_attribute<'a>(event: &'a Event, name: &str) -> Option<LookedUp<'a>> {
+    let text = |v: &'a Option<Arc<str>>| LookedUp::Str(v.as_deref().unwrap_or(""));
+    Some(match name {
+        "specversion" => LookedUp::Str(event.specversion.as_str()),
+        "type" => LookedUp::Str(&event.ty),
+        "source" => LookedUp::Str(&event.source),
+        "id" => LookedUp::Str(&event.id),
+        "subject" => text(&event.subject),
+        "dataschema" | "schemaurl" => text(&event.dataschema),
+        "datacontenttype" => text(&event.datacontenttype),
+        "datacontentencoding" => text(&event.datacontentencoding),
+        "time" => LookedUp::Str(event.time.as_deref().unwrap_or(ZERO_TIME)),
+        "datamediatype" => {
+            let ct = event.datacontenttype.as_deref().unwrap_or("");
+            let mt = ct.split(';').next().unwrap_or("").trim();
+            if mt.bytes().any(|b| b.is_ascii_uppercase()) {
+                LookedUp::Owned(mt.to_ascii_lowercase())
+            } else {
+                LookedUp::Str(mt)
+            }
+        }
+        _ => match event.extension(name)? {
+            ExtValue::String(s) => LookedUp::Str(s),
+            ExtValue::Integer(i) => LookedUp::Int(*i),
+            ExtValue::Boolean(b) => LookedUp::Bool(*b),
+        },
+    })
 }

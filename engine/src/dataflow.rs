@@ -1,0 +1,207 @@
+//! Rendering a Plan as a timely dataflow (DESIGN.md §3, §3a).
+//!
+//! ```text
+//! input chunks ─parse─┬─ items ─enter─▶ ┌──────────── loop scope (epoch, pass) ────────────┐
+//!                     │                 │ concat(feedback) ─partition by place─┬─ Broker b: route (TTL, arrival time, index)
+//!                     │                 │                                      ├─ Channel c: fan-out
+//!                     │                 │                                      └─ deliver (all edges: retries, replies, DLS)
+//!                     │                 │   all outputs ─ok_err─ items ─▶ feedback (+1 pass)
+//!                     │                 └────────────────────────────── records ─leave─┐
+//!                     └─ records (malformed, input counts) ────────────────────────────┴─▶ exchange to worker 0 ─▶ sink
+//! ```
+//! One operator per Broker evaluates all its Triggers (never one per Trigger); one per channel
+//! fans out; one deliver operator serves every edge. Replies and hops go around the loop, so the
+//! probe on the sink tells exactly when an epoch has drained, replies, retries and dead letters
+//! included. Cycles stay worker-local (Pipeline); only records cross to worker 0.
+
+use crate::clock::VirtualMs;
+use crate::deliver::Deliverer;
+use crate::input::{parse_chunk, Chunk, Stage};
+use crate::record::{Item, Place, Record, RecordKind};
+use crate::route::RouteIndex;
+use crate::sink::SinkState;
+use crate::ttl::broker_ingress;
+use eventflow_planner::plan::{NodeId, NodeKind};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::vec::Partition;
+use timely::dataflow::operators::{Concatenate, ConnectLoop, Enter, Leave, LoopVariable, OkErr, Probe};
+use timely::dataflow::{InputHandle, ProbeHandle, Scope, Stream};
+
+type Vs<'s, T, D> = Stream<'s, T, Vec<D>>;
+type StageCb = CapacityContainerBuilder<Vec<Stage>>;
+
+/// Settings shared by every worker's copy of the dataflow.
+pub struct Settings {
+    /// Delivery logic and bindings.
+    pub deliverer: Arc<Deliverer>,
+    /// Where input lines enter.
+    pub entry: NodeId,
+    /// Virtual start time for events without `time`.
+    pub clock_start: VirtualMs,
+}
+
+/// The handles a worker drives: the input, the probe, and (on worker 0) the sink state.
+pub struct Handles {
+    /// Chunks in.
+    pub input: InputHandle<u64, CapacityContainerBuilder<Vec<Chunk>>>,
+    /// Epoch `e` is complete once `!probe.less_equal(&e)`.
+    pub probe: ProbeHandle<u64>,
+}
+
+fn record_stage(item: &Item, reason: String) -> Stage {
+    let m = &item.meta;
+    let kind = RecordKind::Dropped { reason };
+    Stage::Record(Record { epoch: m.epoch, seq: m.seq, trail: m.trail.clone(), kind })
+}
+
+/// Builds the dataflow in `scope`; records reach `sink` on worker 0.
+pub fn build(scope: Scope<'_, u64>, settings: &Settings, sink: Rc<RefCell<SinkState>>) -> Handles {
+    let mut input = InputHandle::<u64, CapacityContainerBuilder<Vec<Chunk>>>::new();
+    let probe = ProbeHandle::new();
+    let chunks = timely::dataflow::operators::Input::input_from(&scope, &mut input);
+
+    let (entry, clock_start) = (settings.entry, settings.clock_start);
+    let parsed: Vs<'_, u64, Stage> = chunks.unary::<StageCb, _, _, _>(Pipeline, "parse", move |_, _| {
+        move |input, output| {
+            input.for_each(|cap, data| {
+                let mut staged = Vec::new();
+                for chunk in data.drain(..) {
+                    parse_chunk(chunk, entry, clock_start, &mut staged);
+                }
+                output.session(&cap).give_iterator(staged.into_iter());
+            });
+        }
+    });
+    let (items, input_records): (Vs<'_, u64, Item>, Vs<'_, u64, Record>) = parsed.ok_err(|s| match s {
+        Stage::Item(i) => Ok(i),
+        Stage::Record(r) => Err(r),
+    });
+
+    let deliverer = settings.deliverer.clone();
+    let loop_records: Vs<'_, u64, Record> = scope.iterative::<u32, _, _>(|inner| {
+        let (handle, cycle) = inner.loop_variable::<Vec<Item>>(1);
+        let plan = deliverer.plan().clone();
+        let n = plan.nodes.len() as u64;
+        let all = timely::dataflow::operators::Concat::concat(items.enter(inner), cycle);
+        let mut parts = all.partition(n + 1, move |item: Item| {
+            let port = match item.place {
+                Place::Node(id) => u64::from(id),
+                Place::Edge(_) => n,
+            };
+            (port, item)
+        });
+        let mut outputs = Vec::new();
+        let to_deliver = parts.pop();
+        for (id, part) in parts.into_iter().enumerate() {
+            let node = &plan.nodes[id];
+            let edges = node.edges.clone();
+            let stage = match node.kind {
+                NodeKind::Broker => {
+                    let index = RouteIndex::build(&plan, &edges);
+                    let name = node.name.clone();
+                    part.unary::<StageCb, _, _, _>(Pipeline, &format!("route {name}"), move |_, _| {
+                        let mut matched = Vec::new();
+                        move |input, output| {
+                            input.for_each(|cap, data| {
+                                let mut session = output.session(&cap);
+                                for item in data.drain(..) {
+                                    let event = match broker_ingress(&item.event, item.meta.clock) {
+                                        Ok(e) => Arc::new(e),
+                                        Err(why) => {
+                                            session.give(record_stage(&item, format!("{why} at {name}")));
+                                            continue;
+                                        }
+                                    };
+                                    matched.clear();
+                                    index.matches(&event, &mut matched);
+                                    for &e in &matched {
+                                        let place = Place::Edge(e);
+                                        let meta = item.meta.clone();
+                                        session.give(Stage::Item(Item { place, event: event.clone(), meta }));
+                                    }
+                                }
+                            });
+                        }
+                    })
+                }
+                NodeKind::Channel { .. } => part.unary::<StageCb, _, _, _>(Pipeline, &format!("fan-out {}", node.name), move |_, _| {
+                    move |input, output| {
+                        input.for_each(|cap, data| {
+                            let mut session = output.session(&cap);
+                            for item in data.drain(..) {
+                                for &e in &edges {
+                                    let place = Place::Edge(e);
+                                    let (event, meta) = (item.event.clone(), item.meta.clone());
+                                    session.give(Stage::Item(Item { place, event, meta }));
+                                }
+                            }
+                        });
+                    }
+                }),
+            };
+            outputs.push(stage);
+        }
+        if let Some(to_deliver) = to_deliver {
+            let d = deliverer.clone();
+            let delivered = to_deliver.unary::<StageCb, _, _, _>(Pipeline, "deliver", move |_, _| {
+                move |input, output| {
+                    input.for_each(|cap, data| {
+                        let (mut items, mut records) = (Vec::new(), Vec::new());
+                        for item in data.drain(..) {
+                            d.deliver(item, &mut items, &mut records);
+                        }
+                        let mut session = output.session(&cap);
+                        session.give_iterator(items.into_iter().map(Stage::Item));
+                        session.give_iterator(records.into_iter().map(Stage::Record));
+                    });
+                }
+            });
+            outputs.push(delivered);
+        }
+        let merged = inner.concatenate(outputs);
+        let (items, records): (Vs<'_, _, Item>, Vs<'_, _, Record>) = merged.ok_err(|s| match s {
+            Stage::Item(i) => Ok(i),
+            Stage::Record(r) => Err(r),
+        });
+        items.connect_loop(handle);
+        records.leave(scope)
+    });
+
+    let records = timely::dataflow::operators::Concat::concat(input_records, loop_records);
+    records
+        .unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(Exchange::new(|_r: &Record| 0u64), "sink", move |cap, _| {
+            let mut cap = Some(cap);
+            let mut pending: BTreeMap<u64, Vec<Record>> = BTreeMap::new();
+            move |(input, frontier), _output| {
+                input.for_each(|_cap, data| {
+                    for r in data.drain(..) {
+                        pending.entry(r.epoch).or_default().push(r);
+                    }
+                });
+                while let Some(entry) = pending.first_entry() {
+                    if frontier.less_equal(entry.key()) {
+                        break;
+                    }
+                    sink.borrow_mut().flush(entry.remove());
+                }
+                match frontier.frontier().first() {
+                    Some(t) => {
+                        if let Some(c) = cap.as_mut() {
+                            if *c.time() < *t {
+                                c.downgrade(t);
+                            }
+                        }
+                    }
+                    None => cap = None,
+                }
+            }
+        })
+        .probe_with(&probe);
+    Handles { input, probe }
+}

@@ -1,0 +1,271 @@
+//! The deliver stage: one delivery along a plan edge, with Knative's delivery semantics
+//! (knative-semantics.md §3.3–3.7, DESIGN.md §4): attempts = retry + 1 with backoff on the
+//! virtual clock, retryable codes, replies (Trigger replies keep `knativebrokerttl`), reply legs
+//! to external destinations, and the dead-letter sink with `knativeerror*` extensions.
+
+use crate::clock::VirtualMs;
+use crate::record::{Delivery, Item, Meta, Outcome, Place, Record, RecordKind};
+use crate::service::{Bindings, Reply, Subscriber};
+use crate::ttl::{reply_ttl_exhausted, TTL_EXTENSION};
+use base64::Engine as _;
+use eventflow_planner::event::{json::write_event, Event, ExtValue};
+use eventflow_planner::plan::{Edge, EdgeKind, NodeKind, Plan, Policy, ReplyTo, Target};
+use std::sync::Arc;
+
+/// Trail markers after an edge id: the subscriber's record, the reply, the dead letter.
+const MARK_SUBSCRIBER: u32 = u32::MAX - 2;
+const MARK_REPLY: u32 = u32::MAX - 1;
+const MARK_DEAD_LETTER: u32 = u32::MAX;
+
+/// A failed delivery: the last status and body.
+#[derive(Debug, Clone, PartialEq)]
+struct Failure {
+    code: u16,
+    body: Vec<u8>,
+    reason: String,
+}
+
+enum Answer {
+    Success(Option<Event>),
+    Retry(Failure),
+    Fatal(Failure),
+}
+
+fn classify(reply: Reply, kind: EdgeKind) -> Answer {
+    match reply {
+        Reply::None => Answer::Success(None),
+        Reply::Event(e) => Answer::Success(Some(e)),
+        Reply::Status(code, body) if (200..300).contains(&code) => {
+            if body.is_empty() || kind == EdgeKind::Subscription {
+                Answer::Success(None)
+            } else {
+                Answer::Retry(Failure {
+                    code: 502,
+                    body,
+                    reason: format!("answered {code} with a body that is not a CloudEvent (502 for a Trigger)"),
+                })
+            }
+        }
+        Reply::Status(code, body) => {
+            let retryable = matches!(code, 404 | 408 | 409 | 429 | 500..=599);
+            let f = Failure { code, body, reason: format!("HTTP {code}") };
+            if retryable {
+                Answer::Retry(f)
+            } else {
+                Answer::Fatal(f)
+            }
+        }
+    }
+}
+
+/// Everything the deliver operator needs, shared by all workers.
+pub struct Deliverer {
+    plan: Arc<Plan>,
+    subscribers: Vec<Option<Arc<dyn Subscriber>>>,
+    external_names: Vec<Arc<str>>,
+    vias: Vec<Arc<str>>,
+    node_urls: Vec<String>,
+    hop_limit: u32,
+    write_lines: bool,
+}
+
+impl Deliverer {
+    /// Binds every external of `plan`; `write_lines` makes records carry delivery-log lines.
+    pub fn new(plan: Arc<Plan>, bindings: &Bindings, hop_limit: u32, write_lines: bool) -> Deliverer {
+        let subscribers = plan.externals.iter().map(|x| bindings.resolve(x)).collect();
+        let external_names = plan.externals.iter().map(|x| Arc::from(x.name.as_str())).collect();
+        let vias = plan.edges.iter().map(|e| Arc::from(e.via.as_str())).collect();
+        let node_urls = plan
+            .nodes
+            .iter()
+            .map(|n| {
+                let mut parts = n.name.splitn(3, '/');
+                let (kind, ns, name) = (parts.next(), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                match kind {
+                    Some("Broker") => format!("http://broker-ingress.knative-eventing.svc.cluster.local/{ns}/{name}"),
+                    _ => format!("http://{name}-kn-channel.{ns}.svc.cluster.local"),
+                }
+            })
+            .collect();
+        Deliverer { plan, subscribers, external_names, vias, node_urls, hop_limit, write_lines }
+    }
+
+    /// The plan this deliverer serves.
+    pub fn plan(&self) -> &Arc<Plan> {
+        &self.plan
+    }
+
+    /// Delivers `item` (which must be at an edge); new items go to `items`, records to `records`.
+    pub fn deliver(&self, item: Item, items: &mut Vec<Item>, records: &mut Vec<Record>) {
+        let Place::Edge(e) = item.place else { return };
+        let edge = &self.plan.edges[e as usize];
+        let mut meta = item.meta;
+        meta.hops += 1;
+        meta.trail.push(e);
+        if meta.hops > self.hop_limit {
+            let reason = format!("hop limit {} exceeded (a loop knativebrokerttl does not catch?)", self.hop_limit);
+            records.push(record(&meta, RecordKind::Dropped { reason }));
+            return;
+        }
+        // A Trigger strips knativebrokerttl before the subscriber and restores it on the reply.
+        let (sent, ttl) = match edge.kind {
+            EdgeKind::Trigger if item.event.extension(TTL_EXTENSION).is_some() => {
+                let mut ev = (*item.event).clone();
+                let ttl = ev.remove_extension(TTL_EXTENSION);
+                (Arc::new(ev), ttl)
+            }
+            _ => (item.event, None),
+        };
+        match edge.subscriber {
+            None => self.reply(edge, (*sent).clone(), None, &sent, meta, items, records),
+            Some(Target::Node(n)) => items.push(Item { place: Place::Node(n), event: sent, meta }),
+            Some(Target::External(x)) => {
+                let (answer, attempts) = self.call(x as usize, &sent, &edge.policy, edge.kind, &mut meta.clock);
+                match answer {
+                    Ok(reply) => {
+                        self.log(&meta, MARK_SUBSCRIBER, x as usize, &self.vias[e as usize], Outcome::Delivered, attempts, None, &sent, records);
+                        if let Some(reply) = reply {
+                            self.reply(edge, reply, ttl, &sent, meta, items, records);
+                        }
+                    }
+                    Err(f) => {
+                        let outcome = if edge.policy.dead_letter.is_some() { Outcome::DeadLettered } else { Outcome::Dropped };
+                        let reason = format!("{} after {attempts} attempt(s)", f.reason);
+                        self.log(&meta, MARK_SUBSCRIBER, x as usize, &self.vias[e as usize], outcome, attempts, Some(reason), &sent, records);
+                        let dest = self.plan.externals[x as usize].url.clone();
+                        let via = self.vias[e as usize].clone();
+                        self.dead_letter(&edge.policy, &sent, &f, &dest, via, meta, items, records);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Calls external `x` up to `attempts` times; backoff advances `clock`.
+    fn call(&self, x: usize, event: &Event, policy: &Policy, kind: EdgeKind, clock: &mut VirtualMs) -> (Result<Option<Event>, Failure>, u32) {
+        let attempts = policy.delivery.attempts();
+        let mut last = Failure { code: 500, body: Vec::new(), reason: "no attempt".into() };
+        for k in 0..attempts {
+            if k > 0 {
+                *clock = clock.saturating_add(policy.delivery.backoff_ms(k) as i64);
+            }
+            let reply = match &self.subscribers[x] {
+                Some(s) => s.call(event),
+                None => Reply::None,
+            };
+            match classify(reply, kind) {
+                Answer::Success(r) => return (Ok(r), k + 1),
+                Answer::Fatal(f) => return (Err(f), k + 1),
+                Answer::Retry(f) => last = f,
+            }
+        }
+        (Err(last), attempts)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn reply(&self, edge: &Edge, mut reply: Event, ttl: Option<ExtValue>, original: &Arc<Event>, mut meta: Meta, items: &mut Vec<Item>, records: &mut Vec<Record>) {
+        meta.trail.push(MARK_REPLY);
+        match &edge.reply {
+            None => {}
+            Some(ReplyTo::Node(n)) => {
+                if let Some(ttl) = ttl {
+                    reply.set_extension(TTL_EXTENSION, ttl);
+                }
+                let is_broker = self.plan.nodes[*n as usize].kind == NodeKind::Broker;
+                if is_broker && reply_ttl_exhausted(&reply) {
+                    let f = Failure { code: 400, body: Vec::new(), reason: "reply rejected: knativebrokerttl exhausted".into() };
+                    let dest = self.node_urls[*n as usize].clone();
+                    let via = self.vias[edge.id as usize].clone();
+                    self.dead_letter(&edge.policy, original, &f, &dest, via, meta, items, records);
+                    return;
+                }
+                items.push(Item { place: Place::Node(*n), event: Arc::new(reply), meta });
+            }
+            Some(ReplyTo::External(x, via)) => {
+                let x = *x as usize;
+                let via: Arc<str> = Arc::from(via.as_str());
+                let reply = Arc::new(reply);
+                let (answer, attempts) = self.call(x, &reply, &edge.policy, EdgeKind::Subscription, &mut meta.clock);
+                match answer {
+                    Ok(_) => self.log(&meta, MARK_SUBSCRIBER, x, &via, Outcome::Delivered, attempts, None, &reply, records),
+                    Err(f) => {
+                        let outcome = if edge.policy.dead_letter.is_some() { Outcome::DeadLettered } else { Outcome::Dropped };
+                        let reason = format!("{} after {attempts} attempt(s)", f.reason);
+                        self.log(&meta, MARK_SUBSCRIBER, x, &via, outcome, attempts, Some(reason), &reply, records);
+                        let dest = self.plan.externals[x].url.clone();
+                        self.dead_letter(&edge.policy, original, &f, &dest, via, meta, items, records);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends `original` (decorated with `knativeerror*`) to the policy's dead-letter sink.
+    #[allow(clippy::too_many_arguments)]
+    fn dead_letter(&self, policy: &Policy, original: &Event, f: &Failure, dest: &str, via: Arc<str>, mut meta: Meta, items: &mut Vec<Item>, records: &mut Vec<Record>) {
+        meta.trail.push(MARK_DEAD_LETTER);
+        let Some(target) = policy.dead_letter else {
+            let reason = format!("{} (no dead-letter sink)", f.reason);
+            if f.code == 400 && f.reason.starts_with("reply rejected") {
+                records.push(record(&meta, RecordKind::Dropped { reason }));
+            }
+            return;
+        };
+        let mut dl = original.clone();
+        dl.set_extension("knativeerrordest", ExtValue::String(Arc::from(dest)));
+        dl.set_extension("knativeerrorcode", ExtValue::Integer(i32::from(f.code)));
+        if !f.body.is_empty() {
+            let mut data = base64::engine::general_purpose::STANDARD.encode(&f.body);
+            data.truncate(1024);
+            dl.set_extension("knativeerrordata", ExtValue::String(Arc::from(data)));
+        }
+        match target {
+            Target::Node(n) => items.push(Item { place: Place::Node(n), event: Arc::new(dl), meta }),
+            Target::External(d) => {
+                let d = d as usize;
+                let (answer, attempts) = self.call(d, &dl, policy, EdgeKind::Subscription, &mut meta.clock);
+                let (outcome, reason) = match answer {
+                    Ok(_) => (Outcome::Delivered, None),
+                    Err(f2) => (Outcome::Dropped, Some(format!("dead-letter sink failed: {} after {attempts} attempt(s)", f2.reason))),
+                };
+                self.log(&meta, MARK_SUBSCRIBER, d, &via, outcome, attempts, reason, &dl, records);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn log(&self, meta: &Meta, mark: u32, x: usize, via: &Arc<str>, outcome: Outcome, attempts: u32, reason: Option<String>, event: &Event, records: &mut Vec<Record>) {
+        let subscriber = self.external_names[x].clone();
+        let line = self.write_lines.then(|| delivery_line(&subscriber, via, outcome, attempts, reason.as_deref(), event));
+        let mut m = meta.clone();
+        m.trail.push(mark);
+        let d = Delivery { subscriber, via: via.clone(), outcome, attempts, reason, line };
+        records.push(record(&m, RecordKind::Delivery(d)));
+    }
+}
+
+fn record(meta: &Meta, kind: RecordKind) -> Record {
+    Record { epoch: meta.epoch, seq: meta.seq, trail: meta.trail.clone(), kind }
+}
+
+/// One delivery-log line (DESIGN.md §5), without the trailing newline.
+pub fn delivery_line(subscriber: &str, via: &str, outcome: Outcome, attempts: u32, reason: Option<&str>, event: &Event) -> String {
+    let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string());
+    let mut out = String::with_capacity(256);
+    out.push_str("{\"subscriber\":");
+    out.push_str(&q(subscriber));
+    out.push_str(",\"via\":");
+    out.push_str(&q(via));
+    out.push_str(",\"outcome\":\"");
+    out.push_str(outcome.as_str());
+    out.push_str("\",\"attempts\":");
+    out.push_str(&attempts.to_string());
+    if let Some(r) = reason {
+        out.push_str(",\"reason\":");
+        out.push_str(&q(r));
+    }
+    out.push_str(",\"event\":");
+    write_event(event, &mut out);
+    out.push('}');
+    out
+}

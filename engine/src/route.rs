@@ -1,0 +1,82 @@
+//! The route stage of a Broker: its Triggers' filters behind an index, so the per-event cost
+//! does not grow with Triggers that cannot match (DESIGN.md §3a).
+//!
+//! Triggers whose filter can only pass for an exact `type` (legacy attributes, `exact`, an
+//! `all` containing one, an `any` made only of such filters) are found by a hash lookup on the
+//! event's type; the rest form a residual list evaluated one by one. Candidates are then
+//! evaluated in full, so the index only has to be a sound over-approximation.
+
+use eventflow_planner::event::Event;
+use eventflow_planner::filter::Filter;
+use eventflow_planner::plan::{EdgeId, Plan};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A Broker's Triggers, indexed by the exact `type` they require.
+#[derive(Debug, Clone, Default)]
+pub struct RouteIndex {
+    by_type: HashMap<Arc<str>, Vec<EdgeId>>,
+    residual: Vec<EdgeId>,
+    filters: HashMap<EdgeId, Filter>,
+}
+
+/// The `type` values a filter requires, if it can only pass for one of them.
+fn required_types(f: &Filter) -> Option<Vec<String>> {
+    let from_pairs = |kv: &[(String, String)]| {
+        kv.iter()
+            .find(|(k, v)| k == "type" && !v.is_empty())
+            .map(|(_, v)| vec![v.clone()])
+    };
+    match f {
+        Filter::Attributes(kv) | Filter::Exact(kv) => from_pairs(kv),
+        Filter::All(children) => children.iter().find_map(required_types),
+        Filter::Any(children) if !children.is_empty() => {
+            let mut all = Vec::new();
+            for c in children {
+                all.extend(required_types(c)?);
+            }
+            Some(all)
+        }
+        _ => None,
+    }
+}
+
+impl RouteIndex {
+    /// Builds the index of the Triggers (edges) leaving `node`.
+    pub fn build(plan: &Plan, edges: &[EdgeId]) -> RouteIndex {
+        let mut idx = RouteIndex::default();
+        for &e in edges {
+            let filter = plan.edges[e as usize].filter.clone();
+            match required_types(&filter) {
+                Some(types) => {
+                    let mut types = types;
+                    types.sort();
+                    types.dedup();
+                    for t in types {
+                        idx.by_type.entry(Arc::from(t)).or_default().push(e);
+                    }
+                }
+                None => idx.residual.push(e),
+            }
+            idx.filters.insert(e, filter);
+        }
+        idx
+    }
+
+    /// Number of Triggers found through the hash index / evaluated one by one.
+    pub fn sizes(&self) -> (usize, usize) {
+        (self.filters.len() - self.residual.len(), self.residual.len())
+    }
+
+    /// The Triggers that accept `event`, in manifest order, appended to `out`.
+    pub fn matches(&self, event: &Event, out: &mut Vec<EdgeId>) {
+        let start = out.len();
+        let indexed = self.by_type.get(&*event.ty).map(Vec::as_slice).unwrap_or(&[]);
+        for &e in indexed.iter().chain(self.residual.iter()) {
+            if self.filters.get(&e).is_some_and(|f| f.evaluate(event).delivers()) {
+                out.push(e);
+            }
+        }
+        out[start..].sort_unstable();
+    }
+}

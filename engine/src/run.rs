@@ -1,0 +1,140 @@
+//! Driving the dataflow: workers pull input chunks from a channel, bound the epochs in flight
+//! with the probe, and stop once the input is closed and everything has drained.
+
+use crate::clock::VirtualMs;
+use crate::dataflow::{build, Settings};
+use crate::deliver::Deliverer;
+use crate::input::Chunk;
+use crate::report::Report;
+use crate::service::Bindings;
+use crate::sink::SinkState;
+use crossbeam_channel::{Receiver, TryRecvError};
+use eventflow_planner::plan::{NodeId, Plan};
+use std::cell::RefCell;
+use std::io::Write;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How to run.
+pub struct RunOptions {
+    /// Timely worker threads (≥ 1).
+    pub workers: usize,
+    /// The ingress node for input lines.
+    pub entry: NodeId,
+    /// Virtual start time (ms since the Unix epoch) for events without `time`.
+    pub clock_start: VirtualMs,
+    /// Deliveries and hops one root event may cause along a path (default 1000).
+    pub hop_limit: u32,
+    /// The delivery log, if one is written.
+    pub out: Option<Box<dyn Write + Send>>,
+    /// Stop reading at the first malformed line.
+    pub strict: bool,
+    /// Epochs (chunks) a worker may have in flight before it waits for the probe.
+    pub epochs_in_flight: u64,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            workers: 1,
+            entry: 0,
+            clock_start: 0,
+            hop_limit: 1000,
+            out: None,
+            strict: false,
+            epochs_in_flight: 8,
+        }
+    }
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Timely could not start or a worker panicked.
+    #[error("dataflow failed: {0}")]
+    Dataflow(String),
+    /// Writing the delivery log failed.
+    #[error("writing the delivery log failed: {0}")]
+    Write(#[from] std::io::Error),
+}
+
+/// Runs `plan` over the chunks received on `chunks` until the channel is closed and every
+/// epoch has drained; returns the report (counts from worker 0's sink).
+///
+/// # Errors
+/// [`EngineError`] when timely fails or the delivery log cannot be written. Malformed input is
+/// not an error: it is in the report (with `strict`, reading stops at the first one).
+pub fn run(plan: Arc<Plan>, bindings: &Bindings, chunks: Receiver<Chunk>, opts: RunOptions) -> Result<Report, EngineError> {
+    let started = Instant::now();
+    let workers = opts.workers.max(1);
+    let write_lines = opts.out.is_some();
+    let deliverer = Arc::new(Deliverer::new(plan, bindings, opts.hop_limit, write_lines));
+    let out = Arc::new(Mutex::new(opts.out));
+    let abort = Arc::new(AtomicBool::new(false));
+    let (entry, clock_start, strict, in_flight) = (opts.entry, opts.clock_start, opts.strict, opts.epochs_in_flight.max(1));
+
+    let guards = timely::execute(timely::Config::process(workers), move |worker| {
+        let index = worker.index();
+        let writer = if index == 0 { out.lock().ok().and_then(|mut o| o.take()) } else { None };
+        let mut state = SinkState::new(writer);
+        if strict {
+            state.abort_on_malformed = Some(abort.clone());
+        }
+        let sink = Rc::new(RefCell::new(state));
+        let settings = Settings { deliverer: deliverer.clone(), entry, clock_start };
+        let mut handles = worker.dataflow::<u64, _, _>(|scope| build(scope, &settings, sink.clone()));
+        let mut last: Option<u64> = None;
+        loop {
+            if abort.load(Ordering::SeqCst) {
+                break;
+            }
+            if let Some(l) = last {
+                if l >= in_flight && handles.probe.less_equal(&(l - in_flight)) {
+                    worker.step_or_park(Some(Duration::from_millis(1)));
+                    continue;
+                }
+            }
+            match chunks.try_recv() {
+                Ok(chunk) => {
+                    let idx = chunk.index;
+                    if idx > *handles.input.time() {
+                        handles.input.advance_to(idx);
+                    }
+                    handles.input.send(chunk);
+                    last = Some(idx);
+                    worker.step();
+                }
+                Err(TryRecvError::Empty) => {
+                    worker.step_or_park(Some(Duration::from_micros(200)));
+                }
+                Err(TryRecvError::Disconnected) => break,
+            }
+        }
+        drop(handles.input);
+        while !handles.probe.done() {
+            worker.step_or_park(Some(Duration::from_millis(1)));
+        }
+        let mut s = sink.borrow_mut();
+        s.finish();
+        (index, std::mem::take(&mut s.report), s.write_error.take())
+    })
+    .map_err(|e| EngineError::Dataflow(format!("{e:?}")))?;
+
+    let mut report = None;
+    for r in guards.join() {
+        let (index, rep, err) = r.map_err(EngineError::Dataflow)?;
+        if let Some(e) = err {
+            return Err(EngineError::Write(e));
+        }
+        if index == 0 {
+            report = Some(rep);
+        }
+    }
+    let mut report = report.unwrap_or_default();
+    report.workers = workers;
+    report.elapsed_seconds = started.elapsed().as_secs_f64();
+    report.events_per_second = if report.elapsed_seconds > 0.0 { report.events_read as f64 / report.elapsed_seconds } else { 0.0 };
+    Ok(report)
+}

@@ -1,0 +1,116 @@
+//! Whole-set checks once every file is read: duplicate resource names and references to
+//! Brokers, Channels, Sequences and Parallels that are not defined. Service refs are names to
+//! bind later and are not checked.
+
+use super::decode::{did_you_mean, RefUse};
+use crate::diagnostic::{Diagnostic, Origin, Severity};
+use crate::topology::{Meta, RefKind, Topology};
+use std::collections::HashMap;
+
+type Key = (&'static str, String, String);
+
+/// Removes duplicates (keeping the first) and reports them; then checks every reference.
+pub fn resolve(t: &mut Topology, refs: &[RefUse], diags: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<Key, Origin> = HashMap::new();
+    let mut dedup = |cat: &'static str, kind: &str, m: &Meta, diags: &mut Vec<Diagnostic>| -> bool {
+        let key = (cat, m.namespace.clone(), m.name.clone());
+        if let Some(first) = seen.get(&key) {
+            diags.push(Diagnostic {
+                origin: m.origin.clone(),
+                severity: Severity::Error,
+                resource: Some(format!("{kind}/{}/{}", m.namespace, m.name)),
+                message: format!("duplicate {cat} `{}/{}`", m.namespace, m.name),
+                hint: Some(format!("first defined at {first}; rename one of them")),
+            });
+            return false;
+        }
+        seen.insert(key, m.origin.clone());
+        true
+    };
+    t.brokers.retain(|b| dedup("Broker", "Broker", &b.meta, diags));
+    t.triggers.retain(|x| dedup("Trigger", "Trigger", &x.meta, diags));
+    t.channels.retain(|c| dedup("channel", &c.kind, &c.meta, diags));
+    t.subscriptions.retain(|s| dedup("Subscription", "Subscription", &s.meta, diags));
+    t.sequences.retain(|s| dedup("Sequence", "Sequence", &s.meta, diags));
+    t.parallels.retain(|p| dedup("Parallel", "Parallel", &p.meta, diags));
+    t.event_types.retain(|e| dedup("EventType", "EventType", &e.meta, diags));
+    let mut sources = std::mem::take(&mut t.sources);
+    sources.retain(|s| {
+        let cat: &'static str = match s.kind_name.as_str() {
+            "PingSource" => "PingSource",
+            "CronJobSource" => "CronJobSource",
+            "ContainerSource" => "ContainerSource",
+            "ApiServerSource" => "ApiServerSource",
+            _ => "SinkBinding",
+        };
+        dedup(cat, &s.kind_name, &s.meta, diags)
+    });
+    t.sources = sources;
+
+    let names = |metas: &mut dyn Iterator<Item = &Meta>| -> HashMap<(String, String), ()> {
+        metas.map(|m| ((m.namespace.clone(), m.name.clone()), ())).collect()
+    };
+    let brokers = names(&mut t.brokers.iter().map(|b| &b.meta));
+    let sequences = names(&mut t.sequences.iter().map(|s| &s.meta));
+    let parallels = names(&mut t.parallels.iter().map(|p| &p.meta));
+    let channels: HashMap<(String, String), (&str, Option<&str>)> = t
+        .channels
+        .iter()
+        .map(|c| ((c.meta.namespace.clone(), c.meta.name.clone()), (c.kind.as_str(), c.template_kind.as_deref())))
+        .collect();
+
+    for r in refs {
+        let key = (r.target.namespace.clone(), r.target.name.clone());
+        let (found, pool): (bool, Vec<&(String, String)>) = match &r.target.kind {
+            RefKind::Broker => (brokers.contains_key(&key), brokers.keys().collect()),
+            RefKind::Sequence => (sequences.contains_key(&key), sequences.keys().collect()),
+            RefKind::Parallel => (parallels.contains_key(&key), parallels.keys().collect()),
+            RefKind::Channel(kind) => match channels.get(&key) {
+                Some((actual, template)) => {
+                    if actual != kind && *template != Some(kind.as_str()) {
+                        diags.push(Diagnostic {
+                            origin: r.origin.clone(),
+                            severity: Severity::Error,
+                            resource: Some(r.resource.clone()),
+                            message: format!(
+                                "`{}` refers to {} but `{}` is a {actual}",
+                                r.field, r.target, r.target.name
+                            ),
+                            hint: Some(format!("write `kind: {actual}`")),
+                        });
+                    }
+                    continue;
+                }
+                None => (false, channels.keys().collect()),
+            },
+            RefKind::External(_) => continue,
+        };
+        if found {
+            continue;
+        }
+        let kind = r.target.kind.kind_name();
+        let same_ns = pool.iter().filter(|(ns, _)| *ns == r.target.namespace).map(|(_, n)| n.as_str());
+        let mut hint = match did_you_mean(&r.target.name, same_ns) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!(
+                "define {kind} `{}` in namespace `{}`, or load the file that defines it",
+                r.target.name, r.target.namespace
+            ),
+        };
+        if let Some(note) = &r.note {
+            hint = format!("{note}; {hint}");
+        }
+        let (severity, what) = if r.informational {
+            (Severity::Warning, "reference")
+        } else {
+            (Severity::Error, "unresolved reference")
+        };
+        diags.push(Diagnostic {
+            origin: r.origin.clone(),
+            severity,
+            resource: Some(r.resource.clone()),
+            message: format!("{what} `{}`: {} is not defined", r.field, r.target),
+            hint: Some(hint),
+        });
+    }
+}

@@ -1,1 +1,0 @@
-//! Plan (to be written).

@@ -1,0 +1,149 @@
+//! The library API (DESIGN.md §6): load manifests, bind closures, send events, shut down.
+
+use crossbeam_channel::Sender;
+use eventflow_engine::input::{Chunk, ChunkBody};
+use eventflow_engine::run::{run, EngineError, RunOptions};
+use eventflow_engine::{Bindings, Reply, Report};
+use eventflow_planner::diagnostic::Diagnostics;
+use eventflow_planner::event::Event;
+use eventflow_planner::manifest::load_paths;
+use eventflow_planner::plan::{Plan, PlanError};
+use eventflow_planner::topology::Topology;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// What can go wrong using the library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The manifests are invalid (every problem, with file:line).
+    #[error("invalid manifests:\n{0}")]
+    Manifests(Diagnostics),
+    /// A reference could not be placed in the plan.
+    #[error("cannot plan: {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Plan(Vec<PlanError>),
+    /// `send` named no ingress (`broker/NAME`, `channel/NAME`, `sequence/NAME`, `parallel/NAME`).
+    #[error("{0}")]
+    Ingress(String),
+    /// The engine stopped.
+    #[error("engine: {0}")]
+    Engine(#[from] EngineError),
+    /// The engine is no longer running.
+    #[error("the engine has stopped")]
+    Stopped,
+}
+
+/// Manifests loaded and lowered.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The normalised resources.
+    pub topology: Topology,
+    /// The dataflow plan.
+    pub plan: Plan,
+    /// Warnings (never errors).
+    pub warnings: Diagnostics,
+}
+
+/// Loads `-f` paths (files or folders) and lowers them to a plan.
+///
+/// # Errors
+/// [`Error::Manifests`] with every problem found, or [`Error::Plan`].
+pub fn load<P: AsRef<Path>>(paths: &[P]) -> Result<Loaded, Error> {
+    let (topology, warnings) = load_paths(paths).map_err(Error::Manifests)?;
+    let plan = Plan::lower(&topology).map_err(Error::Plan)?;
+    Ok(Loaded { topology, plan, warnings })
+}
+
+/// An engine being configured: bind subscribers, choose workers, then [`Engine::start`].
+pub struct Engine {
+    plan: Arc<Plan>,
+    bindings: Bindings,
+    workers: usize,
+}
+
+impl Engine {
+    /// Loads manifests from files or folders.
+    ///
+    /// # Errors
+    /// See [`load`].
+    pub fn from_paths<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> Result<Engine, Error> {
+        let paths: Vec<P> = paths.into_iter().collect();
+        let loaded = load(&paths)?;
+        Ok(Engine::from_plan(loaded.plan))
+    }
+
+    /// Uses an already lowered plan.
+    pub fn from_plan(plan: Plan) -> Engine {
+        Engine { plan: Arc::new(plan), bindings: Bindings::new(), workers: 1 }
+    }
+
+    /// Binds the Service (or `uri`) `name` to a closure. Unbound subscribers acknowledge.
+    pub fn bind<F>(mut self, name: &str, f: F) -> Engine
+    where
+        F: Fn(&Event) -> Reply + Send + Sync + 'static,
+    {
+        self.bindings.bind(name, Arc::new(f));
+        self
+    }
+
+    /// Number of timely worker threads (default 1).
+    pub fn workers(mut self, n: usize) -> Engine {
+        self.workers = n.max(1);
+        self
+    }
+
+    /// Starts the workers.
+    ///
+    /// # Errors
+    /// None today; reserved for start-up failures.
+    pub fn start(self) -> Result<RunningEngine, Error> {
+        let (tx, rx) = crossbeam_channel::unbounded::<Chunk>();
+        let plan = self.plan.clone();
+        let bindings = self.bindings;
+        let opts = RunOptions { workers: self.workers, epochs_in_flight: 1024, ..RunOptions::default() };
+        let thread = std::thread::spawn(move || run(plan, &bindings, rx, opts));
+        Ok(RunningEngine { plan: self.plan, input: Mutex::new(Some((tx, 0))), thread })
+    }
+}
+
+/// A running engine: [`send`](RunningEngine::send) events, then [`shutdown`](RunningEngine::shutdown).
+pub struct RunningEngine {
+    plan: Arc<Plan>,
+    input: Mutex<Option<(Sender<Chunk>, u64)>>,
+    thread: JoinHandle<Result<Report, EngineError>>,
+}
+
+impl RunningEngine {
+    /// Sends one event into an ingress (`broker/NAME`, `channel/NAME`, `sequence/NAME`,
+    /// `parallel/NAME`, optionally `kind/namespace/name`). Returns once the engine accepted it.
+    ///
+    /// # Errors
+    /// [`Error::Ingress`] for an unknown ingress, [`Error::Stopped`] after a failure.
+    pub fn send(&self, into: &str, event: Event) -> Result<(), Error> {
+        let (into, ns) = match into.splitn(3, '/').collect::<Vec<_>>().as_slice() {
+            [k, ns, n] => (format!("{k}/{n}"), Some(ns.to_string())),
+            _ => (into.to_string(), None),
+        };
+        let node = self.plan.entry(Some(&into), ns.as_deref()).map_err(Error::Ingress)?;
+        let mut guard = self.input.lock().map_err(|_| Error::Stopped)?;
+        let (tx, next) = guard.as_mut().ok_or(Error::Stopped)?;
+        let chunk = Chunk { index: *next, first_line: *next + 1, body: ChunkBody::Events(vec![(node, event)]) };
+        tx.send(chunk).map_err(|_| Error::Stopped)?;
+        *next += 1;
+        Ok(())
+    }
+
+    /// Stops accepting events, waits until everything sent has drained, and returns the report.
+    ///
+    /// # Errors
+    /// [`Error::Engine`] if the dataflow failed.
+    pub fn shutdown(self) -> Result<Report, Error> {
+        if let Ok(mut g) = self.input.lock() {
+            g.take();
+        }
+        match self.thread.join() {
+            Ok(r) => Ok(r?),
+            Err(_) => Err(Error::Stopped),
+        }
+    }
+}

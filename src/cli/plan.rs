@@ -1,0 +1,39 @@
+//! `eventflow plan -f PATH... [--format text|dot|json]`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Output formats of `plan`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Indented text.
+    Text,
+    /// Graphviz DOT.
+    Dot,
+    /// JSON.
+    Json,
+}
+
+/// Arguments of `plan`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Manifest files or folders.
+    #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+    pub files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+/// Prints the plan; exit 1 when the manifests are invalid.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let Some((_, plan)) = super::load::load(&args.files) else {
+        return Ok(ExitCode::from(1));
+    };
+    match args.format {
+        Format::Text => print!("{}", plan.to_text()),
+        Format::Dot => print!("{}", plan.to_dot()),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&plan.to_json())?),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,150 @@
+//! `eventflow replay -f PATH... --events LOG.jsonl [...]` (DESIGN.md §5).
+
+use anyhow::{bail, Context};
+use eventflow::connectors::log::{read_log, CHUNK_LINES};
+use eventflow::engine::clock::parse_rfc3339_ms;
+use eventflow::engine::run::{run as run_engine, RunOptions};
+use eventflow::{Bindings, Builtin};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// Arguments of `replay`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Manifest files or folders.
+    #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+    pub files: Vec<PathBuf>,
+    /// The event log: JSON Lines, one CloudEvent (JSON format) per line; `-` for stdin.
+    #[arg(long)]
+    pub events: PathBuf,
+    /// Where the log's events enter: broker/NAME, channel/NAME, sequence/NAME, parallel/NAME
+    /// (default: the only Broker).
+    #[arg(long)]
+    pub into: Option<String>,
+    /// Namespace of the --into resource.
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+    /// Delivery log: one JSON line per subscriber delivery that ended.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Report: JSON with counts, malformed lines, drops and speed.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Timely worker threads.
+    #[arg(long, default_value_t = 1)]
+    pub workers: usize,
+    /// Give a Service (or uri) a behaviour: NAME=ack | NAME=echo | NAME=fail:CODE.
+    #[arg(long = "service", value_name = "NAME=BINDING")]
+    pub services: Vec<String>,
+    /// Fail (exit 1) at the first malformed line.
+    #[arg(long)]
+    pub strict: bool,
+    /// Virtual time for events without `time` (RFC 3339).
+    #[arg(long, default_value = "1970-01-01T00:00:00Z")]
+    pub clock_start: String,
+    /// Deliveries and hops one input event may cause along one path before it is dropped.
+    #[arg(long, default_value_t = 1000)]
+    pub hop_limit: u32,
+    /// Print no summary table.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+fn parse_bindings(specs: &[String]) -> anyhow::Result<Bindings> {
+    let mut bindings = Bindings::new();
+    for spec in specs {
+        let Some((name, binding)) = spec.split_once('=') else {
+            bail!("--service `{spec}`: expected NAME=BINDING (ack, echo, fail:CODE)");
+        };
+        if binding.starts_with("exec:") || binding.starts_with("http://") || binding.starts_with("https://") {
+            bail!("--service {name}={binding}: exec and HTTP bindings are not available in replay yet; use ack, echo or fail:CODE");
+        }
+        let b = Builtin::parse(binding).map_err(|e| anyhow::anyhow!("--service {spec}: {e}"))?;
+        bindings.bind_builtin(name, b);
+    }
+    Ok(bindings)
+}
+
+/// Runs the replay; exit 1 on invalid manifests, unreadable input or a `--strict` failure.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let bindings = parse_bindings(&args.services)?;
+    let Some((_, plan)) = super::load::load(&args.files) else {
+        return Ok(ExitCode::from(1));
+    };
+    for name in bindings.names() {
+        let known = plan.externals.iter().any(|x| x.name == name || x.service.as_deref() == Some(name) || x.name.ends_with(&format!("/{name}")));
+        if !known {
+            eprintln!("warning: --service {name}: no subscriber of that name in the manifests");
+        }
+    }
+    let entry = match plan.entry(args.into.as_deref(), args.namespace.as_deref()) {
+        Ok(e) => e,
+        Err(msg) => bail!("{msg}"),
+    };
+    let into = plan.nodes[entry as usize].name.clone();
+    let clock_start = parse_rfc3339_ms(&args.clock_start).with_context(|| format!("--clock-start `{}` is not RFC 3339", args.clock_start))?;
+    let out: Option<Box<dyn Write + Send>> = match &args.out {
+        Some(p) => Some(Box::new(BufWriter::new(File::create(p).with_context(|| format!("cannot create {}", p.display()))?))),
+        None => None,
+    };
+    let reader = read_log(&args.events, CHUNK_LINES)?;
+    let bar = match reader.total_bytes {
+        Some(total) if total > 0 => ProgressBar::new(total),
+        _ => ProgressBar::new_spinner(),
+    };
+    bar.set_style(ProgressStyle::with_template("{spinner} replay [{bar:30}] {bytes}/{total_bytes} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    let (progress, stop) = (reader.progress.clone(), reader.stop.clone());
+    let ticker = {
+        let bar = bar.clone();
+        std::thread::spawn(move || {
+            while !bar.is_finished() {
+                bar.set_position(progress.bytes.load(Ordering::Relaxed));
+                bar.set_message(format!("{} lines", progress.lines.load(Ordering::Relaxed)));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let opts = RunOptions {
+        workers: args.workers,
+        entry,
+        clock_start,
+        hop_limit: args.hop_limit,
+        out,
+        strict: args.strict,
+        ..RunOptions::default()
+    };
+    let report = run_engine(std::sync::Arc::new(plan), &bindings, reader.chunks, opts);
+    stop.store(true, Ordering::SeqCst);
+    bar.finish_and_clear();
+    let _ = ticker.join();
+    match reader.thread.join() {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => bail!("reading {}: {e}", args.events.display()),
+        Err(_) => bail!("the log reader stopped unexpectedly"),
+    }
+    let report = report?;
+    for m in &report.malformed {
+        eprintln!("{}:{}: malformed event: {}", args.events.display(), m.line, m.reason);
+    }
+    if let Some(path) = &args.report {
+        let mut json = serde_json::to_value(&report)?;
+        if let Some(obj) = json.as_object_mut() {
+            obj.insert("into".into(), serde_json::Value::String(into.clone()));
+            obj.insert("bindings".into(), serde_json::to_value(bindings.described())?);
+        }
+        std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n").with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if !args.quiet {
+        print!("{}", super::summary::table(&report, &into));
+    }
+    if args.strict && !report.malformed.is_empty() {
+        eprintln!("error: --strict: {} malformed line(s); first at line {}", report.malformed.len(), report.malformed[0].line);
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
