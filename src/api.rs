@@ -51,7 +51,11 @@ pub struct Loaded {
 pub fn load<P: AsRef<Path>>(paths: &[P]) -> Result<Loaded, Error> {
     let (topology, warnings) = load_paths(paths).map_err(Error::Manifests)?;
     let plan = Plan::lower(&topology).map_err(Error::Plan)?;
-    Ok(Loaded { topology, plan, warnings })
+    Ok(Loaded {
+        topology,
+        plan,
+        warnings,
+    })
 }
 
 /// An engine being configured: bind subscribers, choose workers, then [`Engine::start`].
@@ -74,7 +78,11 @@ impl Engine {
 
     /// Uses an already lowered plan.
     pub fn from_plan(plan: Plan) -> Engine {
-        Engine { plan: Arc::new(plan), bindings: Bindings::new(), workers: 1 }
+        Engine {
+            plan: Arc::new(plan),
+            bindings: Bindings::new(),
+            workers: 1,
+        }
     }
 
     /// Binds the Service (or `uri`) `name` to a closure. Unbound subscribers acknowledge.
@@ -100,9 +108,17 @@ impl Engine {
         let (tx, rx) = crossbeam_channel::unbounded::<Chunk>();
         let plan = self.plan.clone();
         let bindings = self.bindings;
-        let opts = RunOptions { workers: self.workers, epochs_in_flight: 1024, ..RunOptions::default() };
+        let opts = RunOptions {
+            workers: self.workers,
+            epochs_in_flight: 1024,
+            ..RunOptions::default()
+        };
         let thread = std::thread::spawn(move || run(plan, &bindings, rx, opts));
-        Ok(RunningEngine { plan: self.plan, input: Mutex::new(Some((tx, 0))), thread })
+        Ok(RunningEngine {
+            plan: self.plan,
+            input: Mutex::new(Some((tx, 0))),
+            thread,
+        })
     }
 }
 
@@ -124,10 +140,17 @@ impl RunningEngine {
             [k, ns, n] => (format!("{k}/{n}"), Some(ns.to_string())),
             _ => (into.to_string(), None),
         };
-        let node = self.plan.entry(Some(&into), ns.as_deref()).map_err(Error::Ingress)?;
+        let node = self
+            .plan
+            .entry(Some(&into), ns.as_deref())
+            .map_err(Error::Ingress)?;
         let mut guard = self.input.lock().map_err(|_| Error::Stopped)?;
         let (tx, next) = guard.as_mut().ok_or(Error::Stopped)?;
-        let chunk = Chunk { index: *next, first_line: *next + 1, body: ChunkBody::Events(vec![(node, event)]) };
+        let chunk = Chunk {
+            index: *next,
+            first_line: *next + 1,
+            body: ChunkBody::Events(vec![(node, event)]),
+        };
         tx.send(chunk).map_err(|_| Error::Stopped)?;
         *next += 1;
         Ok(())

@@ -57,7 +57,10 @@ pub fn read_log(path: &Path, chunk_lines: usize) -> Result<LogReader, LogError> 
     let (reader, total): (Box<dyn Read + Send>, Option<u64>) = if path.as_os_str() == "-" {
         (Box::new(std::io::stdin()), None)
     } else {
-        let f = File::open(path).map_err(|source| LogError { path: path.display().to_string(), source })?;
+        let f = File::open(path).map_err(|source| LogError {
+            path: path.display().to_string(),
+            source,
+        })?;
         let total = f.metadata().ok().map(|m| m.len());
         (Box::new(f), total)
     };
@@ -65,7 +68,11 @@ pub fn read_log(path: &Path, chunk_lines: usize) -> Result<LogReader, LogError> 
 }
 
 /// Reads lines from any reader (tests use in-memory logs).
-pub fn spawn_reader(reader: Box<dyn Read + Send>, total_bytes: Option<u64>, chunk_lines: usize) -> LogReader {
+pub fn spawn_reader(
+    reader: Box<dyn Read + Send>,
+    total_bytes: Option<u64>,
+    chunk_lines: usize,
+) -> LogReader {
     let (tx, rx) = bounded::<Chunk>(64);
     let progress = Arc::new(Progress::default());
     let stop = Arc::new(AtomicBool::new(false));
@@ -100,7 +107,11 @@ pub fn spawn_reader(reader: Box<dyn Read + Send>, total_bytes: Option<u64>, chun
                 break;
             }
             p.lines.fetch_add(n as u64, Ordering::Relaxed);
-            let chunk = Chunk { index, first_line: first, body: ChunkBody::Lines(std::mem::take(&mut buf)) };
+            let chunk = Chunk {
+                index,
+                first_line: first,
+                body: ChunkBody::Lines(std::mem::take(&mut buf)),
+            };
             if tx.send(chunk).is_err() {
                 break;
             }
@@ -108,5 +119,11 @@ pub fn spawn_reader(reader: Box<dyn Read + Send>, total_bytes: Option<u64>, chun
         }
         Ok(())
     });
-    LogReader { chunks: rx, progress, total_bytes, stop, thread }
+    LogReader {
+        chunks: rx,
+        progress,
+        total_bytes,
+        stop,
+        thread,
+    }
 }

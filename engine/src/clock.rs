@@ -8,7 +8,9 @@ pub type VirtualMs = i64;
 
 /// Parses an RFC 3339 timestamp to virtual ms (`None` if it does not parse).
 pub fn parse_rfc3339_ms(text: &str) -> Option<VirtualMs> {
-    DateTime::parse_from_rfc3339(text).ok().map(|t| t.timestamp_millis())
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.timestamp_millis())
 }
 
 /// Formats virtual ms as RFC 3339 UTC with millisecond precision (`2019-05-15T20:50:45.123Z`).

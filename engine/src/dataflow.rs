@@ -30,7 +30,9 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::Partition;
-use timely::dataflow::operators::{Concatenate, ConnectLoop, Enter, Leave, LoopVariable, OkErr, Probe};
+use timely::dataflow::operators::{
+    Concatenate, ConnectLoop, Enter, Leave, LoopVariable, OkErr, Probe,
+};
 use timely::dataflow::{InputHandle, ProbeHandle, Scope, Stream};
 
 type Vs<'s, T, D> = Stream<'s, T, Vec<D>>;
@@ -57,7 +59,12 @@ pub struct Handles {
 fn record_stage(item: &Item, reason: String) -> Stage {
     let m = &item.meta;
     let kind = RecordKind::Dropped { reason };
-    Stage::Record(Record { epoch: m.epoch, seq: m.seq, trail: m.trail.clone(), kind })
+    Stage::Record(Record {
+        epoch: m.epoch,
+        seq: m.seq,
+        trail: m.trail.clone(),
+        kind,
+    })
 }
 
 /// Builds the dataflow in `scope`; records reach `sink` on worker 0.
@@ -67,21 +74,23 @@ pub fn build(scope: Scope<'_, u64>, settings: &Settings, sink: Rc<RefCell<SinkSt
     let chunks = timely::dataflow::operators::Input::input_from(&scope, &mut input);
 
     let (entry, clock_start) = (settings.entry, settings.clock_start);
-    let parsed: Vs<'_, u64, Stage> = chunks.unary::<StageCb, _, _, _>(Pipeline, "parse", move |_, _| {
-        move |input, output| {
-            input.for_each(|cap, data| {
-                let mut staged = Vec::new();
-                for chunk in data.drain(..) {
-                    parse_chunk(chunk, entry, clock_start, &mut staged);
-                }
-                output.session(&cap).give_iterator(staged.into_iter());
-            });
-        }
-    });
-    let (items, input_records): (Vs<'_, u64, Item>, Vs<'_, u64, Record>) = parsed.ok_err(|s| match s {
-        Stage::Item(i) => Ok(i),
-        Stage::Record(r) => Err(r),
-    });
+    let parsed: Vs<'_, u64, Stage> =
+        chunks.unary::<StageCb, _, _, _>(Pipeline, "parse", move |_, _| {
+            move |input, output| {
+                input.for_each(|cap, data| {
+                    let mut staged = Vec::new();
+                    for chunk in data.drain(..) {
+                        parse_chunk(chunk, entry, clock_start, &mut staged);
+                    }
+                    output.session(&cap).give_iterator(staged.into_iter());
+                });
+            }
+        });
+    let (items, input_records): (Vs<'_, u64, Item>, Vs<'_, u64, Record>) =
+        parsed.ok_err(|s| match s {
+            Stage::Item(i) => Ok(i),
+            Stage::Record(r) => Err(r),
+        });
 
     let deliverer = settings.deliverer.clone();
     let loop_records: Vs<'_, u64, Record> = scope.iterative::<u32, _, _>(|inner| {
@@ -105,63 +114,80 @@ pub fn build(scope: Scope<'_, u64>, settings: &Settings, sink: Rc<RefCell<SinkSt
                 NodeKind::Broker => {
                     let index = RouteIndex::build(&plan, &edges);
                     let name = node.name.clone();
-                    part.unary::<StageCb, _, _, _>(Pipeline, &format!("route {name}"), move |_, _| {
-                        let mut matched = Vec::new();
+                    part.unary::<StageCb, _, _, _>(
+                        Pipeline,
+                        &format!("route {name}"),
+                        move |_, _| {
+                            let mut matched = Vec::new();
+                            move |input, output| {
+                                input.for_each(|cap, data| {
+                                    let mut session = output.session(&cap);
+                                    for item in data.drain(..) {
+                                        let event =
+                                            match broker_ingress(&item.event, item.meta.clock) {
+                                                Ok(e) => Arc::new(e),
+                                                Err(why) => {
+                                                    session.give(record_stage(
+                                                        &item,
+                                                        format!("{why} at {name}"),
+                                                    ));
+                                                    continue;
+                                                }
+                                            };
+                                        matched.clear();
+                                        index.matches(&event, &mut matched);
+                                        for &e in &matched {
+                                            let place = Place::Edge(e);
+                                            let meta = item.meta.clone();
+                                            session.give(Stage::Item(Item {
+                                                place,
+                                                event: event.clone(),
+                                                meta,
+                                            }));
+                                        }
+                                    }
+                                });
+                            }
+                        },
+                    )
+                }
+                NodeKind::Channel { .. } => part.unary::<StageCb, _, _, _>(
+                    Pipeline,
+                    &format!("fan-out {}", node.name),
+                    move |_, _| {
                         move |input, output| {
                             input.for_each(|cap, data| {
                                 let mut session = output.session(&cap);
                                 for item in data.drain(..) {
-                                    let event = match broker_ingress(&item.event, item.meta.clock) {
-                                        Ok(e) => Arc::new(e),
-                                        Err(why) => {
-                                            session.give(record_stage(&item, format!("{why} at {name}")));
-                                            continue;
-                                        }
-                                    };
-                                    matched.clear();
-                                    index.matches(&event, &mut matched);
-                                    for &e in &matched {
+                                    for &e in &edges {
                                         let place = Place::Edge(e);
-                                        let meta = item.meta.clone();
-                                        session.give(Stage::Item(Item { place, event: event.clone(), meta }));
+                                        let (event, meta) = (item.event.clone(), item.meta.clone());
+                                        session.give(Stage::Item(Item { place, event, meta }));
                                     }
                                 }
                             });
                         }
-                    })
-                }
-                NodeKind::Channel { .. } => part.unary::<StageCb, _, _, _>(Pipeline, &format!("fan-out {}", node.name), move |_, _| {
-                    move |input, output| {
-                        input.for_each(|cap, data| {
-                            let mut session = output.session(&cap);
-                            for item in data.drain(..) {
-                                for &e in &edges {
-                                    let place = Place::Edge(e);
-                                    let (event, meta) = (item.event.clone(), item.meta.clone());
-                                    session.give(Stage::Item(Item { place, event, meta }));
-                                }
-                            }
-                        });
-                    }
-                }),
+                    },
+                ),
             };
             outputs.push(stage);
         }
         if let Some(to_deliver) = to_deliver {
             let d = deliverer.clone();
-            let delivered = to_deliver.unary::<StageCb, _, _, _>(Pipeline, "deliver", move |_, _| {
-                move |input, output| {
-                    input.for_each(|cap, data| {
-                        let (mut items, mut records) = (Vec::new(), Vec::new());
-                        for item in data.drain(..) {
-                            d.deliver(item, &mut items, &mut records);
-                        }
-                        let mut session = output.session(&cap);
-                        session.give_iterator(items.into_iter().map(Stage::Item));
-                        session.give_iterator(records.into_iter().map(Stage::Record));
-                    });
-                }
-            });
+            let delivered =
+                to_deliver.unary::<StageCb, _, _, _>(Pipeline, "deliver", move |_, _| {
+                    move |input, output| {
+                        input.for_each(|cap, data| {
+                            let (mut items, mut records) = (Vec::new(), Vec::new());
+                            for item in data.drain(..) {
+                                d.deliver(item, &mut items, &mut records);
+                            }
+                            let mut session = output.session(&cap);
+                            session.give_iterator(items.into_iter().map(Stage::Item));
+                            session.give_iterator(records.into_iter().map(Stage::Record));
+                        });
+                    }
+                });
             outputs.push(delivered);
         }
         let merged = inner.concatenate(outputs);
@@ -175,33 +201,37 @@ pub fn build(scope: Scope<'_, u64>, settings: &Settings, sink: Rc<RefCell<SinkSt
 
     let records = timely::dataflow::operators::Concat::concat(input_records, loop_records);
     records
-        .unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(Exchange::new(|_r: &Record| 0u64), "sink", move |cap, _| {
-            let mut cap = Some(cap);
-            let mut pending: BTreeMap<u64, Vec<Record>> = BTreeMap::new();
-            move |(input, frontier), _output| {
-                input.for_each(|_cap, data| {
-                    for r in data.drain(..) {
-                        pending.entry(r.epoch).or_default().push(r);
+        .unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
+            Exchange::new(|_r: &Record| 0u64),
+            "sink",
+            move |cap, _| {
+                let mut cap = Some(cap);
+                let mut pending: BTreeMap<u64, Vec<Record>> = BTreeMap::new();
+                move |(input, frontier), _output| {
+                    input.for_each(|_cap, data| {
+                        for r in data.drain(..) {
+                            pending.entry(r.epoch).or_default().push(r);
+                        }
+                    });
+                    while let Some(entry) = pending.first_entry() {
+                        if frontier.less_equal(entry.key()) {
+                            break;
+                        }
+                        sink.borrow_mut().flush(entry.remove());
                     }
-                });
-                while let Some(entry) = pending.first_entry() {
-                    if frontier.less_equal(entry.key()) {
-                        break;
-                    }
-                    sink.borrow_mut().flush(entry.remove());
-                }
-                match frontier.frontier().first() {
-                    Some(t) => {
-                        if let Some(c) = cap.as_mut() {
-                            if *c.time() < *t {
-                                c.downgrade(t);
+                    match frontier.frontier().first() {
+                        Some(t) => {
+                            if let Some(c) = cap.as_mut() {
+                                if *c.time() < *t {
+                                    c.downgrade(t);
+                                }
                             }
                         }
+                        None => cap = None,
                     }
-                    None => cap = None,
                 }
-            }
-        })
+            },
+        )
         .probe_with(&probe);
     Handles { input, probe }
 }

@@ -42,13 +42,19 @@ fn classify(reply: Reply, kind: EdgeKind) -> Answer {
                 Answer::Retry(Failure {
                     code: 502,
                     body,
-                    reason: format!("answered {code} with a body that is not a CloudEvent (502 for a Trigger)"),
+                    reason: format!(
+                        "answered {code} with a body that is not a CloudEvent (502 for a Trigger)"
+                    ),
                 })
             }
         }
         Reply::Status(code, body) => {
             let retryable = matches!(code, 404 | 408 | 409 | 429 | 500..=599);
-            let f = Failure { code, body, reason: format!("HTTP {code}") };
+            let f = Failure {
+                code,
+                body,
+                reason: format!("HTTP {code}"),
+            };
             if retryable {
                 Answer::Retry(f)
             } else {
@@ -71,23 +77,50 @@ pub struct Deliverer {
 
 impl Deliverer {
     /// Binds every external of `plan`; `write_lines` makes records carry delivery-log lines.
-    pub fn new(plan: Arc<Plan>, bindings: &Bindings, hop_limit: u32, write_lines: bool) -> Deliverer {
+    pub fn new(
+        plan: Arc<Plan>,
+        bindings: &Bindings,
+        hop_limit: u32,
+        write_lines: bool,
+    ) -> Deliverer {
         let subscribers = plan.externals.iter().map(|x| bindings.resolve(x)).collect();
-        let external_names = plan.externals.iter().map(|x| Arc::from(x.name.as_str())).collect();
-        let vias = plan.edges.iter().map(|e| Arc::from(e.via.as_str())).collect();
+        let external_names = plan
+            .externals
+            .iter()
+            .map(|x| Arc::from(x.name.as_str()))
+            .collect();
+        let vias = plan
+            .edges
+            .iter()
+            .map(|e| Arc::from(e.via.as_str()))
+            .collect();
         let node_urls = plan
             .nodes
             .iter()
             .map(|n| {
                 let mut parts = n.name.splitn(3, '/');
-                let (kind, ns, name) = (parts.next(), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                let (kind, ns, name) = (
+                    parts.next(),
+                    parts.next().unwrap_or(""),
+                    parts.next().unwrap_or(""),
+                );
                 match kind {
-                    Some("Broker") => format!("http://broker-ingress.knative-eventing.svc.cluster.local/{ns}/{name}"),
+                    Some("Broker") => format!(
+                        "http://broker-ingress.knative-eventing.svc.cluster.local/{ns}/{name}"
+                    ),
                     _ => format!("http://{name}-kn-channel.{ns}.svc.cluster.local"),
                 }
             })
             .collect();
-        Deliverer { plan, subscribers, external_names, vias, node_urls, hop_limit, write_lines }
+        Deliverer {
+            plan,
+            subscribers,
+            external_names,
+            vias,
+            node_urls,
+            hop_limit,
+            write_lines,
+        }
     }
 
     /// The plan this deliverer serves.
@@ -103,7 +136,10 @@ impl Deliverer {
         meta.hops += 1;
         meta.trail.push(e);
         if meta.hops > self.hop_limit {
-            let reason = format!("hop limit {} exceeded (a loop knativebrokerttl does not catch?)", self.hop_limit);
+            let reason = format!(
+                "hop limit {} exceeded (a loop knativebrokerttl does not catch?)",
+                self.hop_limit
+            );
             records.push(record(&meta, RecordKind::Dropped { reason }));
             return;
         }
@@ -118,20 +154,49 @@ impl Deliverer {
         };
         match edge.subscriber {
             None => self.reply(edge, (*sent).clone(), None, &sent, meta, items, records),
-            Some(Target::Node(n)) => items.push(Item { place: Place::Node(n), event: sent, meta }),
+            Some(Target::Node(n)) => items.push(Item {
+                place: Place::Node(n),
+                event: sent,
+                meta,
+            }),
             Some(Target::External(x)) => {
-                let (answer, attempts) = self.call(x as usize, &sent, &edge.policy, edge.kind, &mut meta.clock);
+                let (answer, attempts) =
+                    self.call(x as usize, &sent, &edge.policy, edge.kind, &mut meta.clock);
                 match answer {
                     Ok(reply) => {
-                        self.log(&meta, MARK_SUBSCRIBER, x as usize, &self.vias[e as usize], Outcome::Delivered, attempts, None, &sent, records);
+                        self.log(
+                            &meta,
+                            MARK_SUBSCRIBER,
+                            x as usize,
+                            &self.vias[e as usize],
+                            Outcome::Delivered,
+                            attempts,
+                            None,
+                            &sent,
+                            records,
+                        );
                         if let Some(reply) = reply {
                             self.reply(edge, reply, ttl, &sent, meta, items, records);
                         }
                     }
                     Err(f) => {
-                        let outcome = if edge.policy.dead_letter.is_some() { Outcome::DeadLettered } else { Outcome::Dropped };
+                        let outcome = if edge.policy.dead_letter.is_some() {
+                            Outcome::DeadLettered
+                        } else {
+                            Outcome::Dropped
+                        };
                         let reason = format!("{} after {attempts} attempt(s)", f.reason);
-                        self.log(&meta, MARK_SUBSCRIBER, x as usize, &self.vias[e as usize], outcome, attempts, Some(reason), &sent, records);
+                        self.log(
+                            &meta,
+                            MARK_SUBSCRIBER,
+                            x as usize,
+                            &self.vias[e as usize],
+                            outcome,
+                            attempts,
+                            Some(reason),
+                            &sent,
+                            records,
+                        );
                         let dest = self.plan.externals[x as usize].url.clone();
                         let via = self.vias[e as usize].clone();
                         self.dead_letter(&edge.policy, &sent, &f, &dest, via, meta, items, records);
@@ -142,9 +207,20 @@ impl Deliverer {
     }
 
     /// Calls external `x` up to `attempts` times; backoff advances `clock`.
-    fn call(&self, x: usize, event: &Event, policy: &Policy, kind: EdgeKind, clock: &mut VirtualMs) -> (Result<Option<Event>, Failure>, u32) {
+    fn call(
+        &self,
+        x: usize,
+        event: &Event,
+        policy: &Policy,
+        kind: EdgeKind,
+        clock: &mut VirtualMs,
+    ) -> (Result<Option<Event>, Failure>, u32) {
         let attempts = policy.delivery.attempts();
-        let mut last = Failure { code: 500, body: Vec::new(), reason: "no attempt".into() };
+        let mut last = Failure {
+            code: 500,
+            body: Vec::new(),
+            reason: "no attempt".into(),
+        };
         for k in 0..attempts {
             if k > 0 {
                 *clock = clock.saturating_add(policy.delivery.backoff_ms(k) as i64);
@@ -163,7 +239,16 @@ impl Deliverer {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn reply(&self, edge: &Edge, mut reply: Event, ttl: Option<ExtValue>, original: &Arc<Event>, mut meta: Meta, items: &mut Vec<Item>, records: &mut Vec<Record>) {
+    fn reply(
+        &self,
+        edge: &Edge,
+        mut reply: Event,
+        ttl: Option<ExtValue>,
+        original: &Arc<Event>,
+        mut meta: Meta,
+        items: &mut Vec<Item>,
+        records: &mut Vec<Record>,
+    ) {
         meta.trail.push(MARK_REPLY);
         match &edge.reply {
             None => {}
@@ -173,27 +258,74 @@ impl Deliverer {
                 }
                 let is_broker = self.plan.nodes[*n as usize].kind == NodeKind::Broker;
                 if is_broker && reply_ttl_exhausted(&reply) {
-                    let f = Failure { code: 400, body: Vec::new(), reason: "reply rejected: knativebrokerttl exhausted".into() };
+                    let f = Failure {
+                        code: 400,
+                        body: Vec::new(),
+                        reason: "reply rejected: knativebrokerttl exhausted".into(),
+                    };
                     let dest = self.node_urls[*n as usize].clone();
                     let via = self.vias[edge.id as usize].clone();
                     self.dead_letter(&edge.policy, original, &f, &dest, via, meta, items, records);
                     return;
                 }
-                items.push(Item { place: Place::Node(*n), event: Arc::new(reply), meta });
+                items.push(Item {
+                    place: Place::Node(*n),
+                    event: Arc::new(reply),
+                    meta,
+                });
             }
             Some(ReplyTo::External(x, via)) => {
                 let x = *x as usize;
                 let via: Arc<str> = Arc::from(via.as_str());
                 let reply = Arc::new(reply);
-                let (answer, attempts) = self.call(x, &reply, &edge.policy, EdgeKind::Subscription, &mut meta.clock);
+                let (answer, attempts) = self.call(
+                    x,
+                    &reply,
+                    &edge.policy,
+                    EdgeKind::Subscription,
+                    &mut meta.clock,
+                );
                 match answer {
-                    Ok(_) => self.log(&meta, MARK_SUBSCRIBER, x, &via, Outcome::Delivered, attempts, None, &reply, records),
+                    Ok(_) => self.log(
+                        &meta,
+                        MARK_SUBSCRIBER,
+                        x,
+                        &via,
+                        Outcome::Delivered,
+                        attempts,
+                        None,
+                        &reply,
+                        records,
+                    ),
                     Err(f) => {
-                        let outcome = if edge.policy.dead_letter.is_some() { Outcome::DeadLettered } else { Outcome::Dropped };
+                        let outcome = if edge.policy.dead_letter.is_some() {
+                            Outcome::DeadLettered
+                        } else {
+                            Outcome::Dropped
+                        };
                         let reason = format!("{} after {attempts} attempt(s)", f.reason);
-                        self.log(&meta, MARK_SUBSCRIBER, x, &via, outcome, attempts, Some(reason), &reply, records);
+                        self.log(
+                            &meta,
+                            MARK_SUBSCRIBER,
+                            x,
+                            &via,
+                            outcome,
+                            attempts,
+                            Some(reason),
+                            &reply,
+                            records,
+                        );
                         let dest = self.plan.externals[x].url.clone();
-                        self.dead_letter(&edge.policy, original, &f, &dest, via, meta, items, records);
+                        self.dead_letter(
+                            &edge.policy,
+                            original,
+                            &f,
+                            &dest,
+                            via,
+                            meta,
+                            items,
+                            records,
+                        );
                     }
                 }
             }
@@ -202,7 +334,17 @@ impl Deliverer {
 
     /// Sends `original` (decorated with `knativeerror*`) to the policy's dead-letter sink.
     #[allow(clippy::too_many_arguments)]
-    fn dead_letter(&self, policy: &Policy, original: &Event, f: &Failure, dest: &str, via: Arc<str>, mut meta: Meta, items: &mut Vec<Item>, records: &mut Vec<Record>) {
+    fn dead_letter(
+        &self,
+        policy: &Policy,
+        original: &Event,
+        f: &Failure,
+        dest: &str,
+        via: Arc<str>,
+        mut meta: Meta,
+        items: &mut Vec<Item>,
+        records: &mut Vec<Record>,
+    ) {
         meta.trail.push(MARK_DEAD_LETTER);
         let Some(target) = policy.dead_letter else {
             let reason = format!("{} (no dead-letter sink)", f.reason);
@@ -220,36 +362,96 @@ impl Deliverer {
             dl.set_extension("knativeerrordata", ExtValue::String(Arc::from(data)));
         }
         match target {
-            Target::Node(n) => items.push(Item { place: Place::Node(n), event: Arc::new(dl), meta }),
+            Target::Node(n) => items.push(Item {
+                place: Place::Node(n),
+                event: Arc::new(dl),
+                meta,
+            }),
             Target::External(d) => {
                 let d = d as usize;
-                let (answer, attempts) = self.call(d, &dl, policy, EdgeKind::Subscription, &mut meta.clock);
+                let (answer, attempts) =
+                    self.call(d, &dl, policy, EdgeKind::Subscription, &mut meta.clock);
                 let (outcome, reason) = match answer {
                     Ok(_) => (Outcome::Delivered, None),
-                    Err(f2) => (Outcome::Dropped, Some(format!("dead-letter sink failed: {} after {attempts} attempt(s)", f2.reason))),
+                    Err(f2) => (
+                        Outcome::Dropped,
+                        Some(format!(
+                            "dead-letter sink failed: {} after {attempts} attempt(s)",
+                            f2.reason
+                        )),
+                    ),
                 };
-                self.log(&meta, MARK_SUBSCRIBER, d, &via, outcome, attempts, reason, &dl, records);
+                self.log(
+                    &meta,
+                    MARK_SUBSCRIBER,
+                    d,
+                    &via,
+                    outcome,
+                    attempts,
+                    reason,
+                    &dl,
+                    records,
+                );
             }
         }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn log(&self, meta: &Meta, mark: u32, x: usize, via: &Arc<str>, outcome: Outcome, attempts: u32, reason: Option<String>, event: &Event, records: &mut Vec<Record>) {
+    fn log(
+        &self,
+        meta: &Meta,
+        mark: u32,
+        x: usize,
+        via: &Arc<str>,
+        outcome: Outcome,
+        attempts: u32,
+        reason: Option<String>,
+        event: &Event,
+        records: &mut Vec<Record>,
+    ) {
         let subscriber = self.external_names[x].clone();
-        let line = self.write_lines.then(|| delivery_line(&subscriber, via, outcome, attempts, reason.as_deref(), event));
+        let line = self.write_lines.then(|| {
+            delivery_line(
+                &subscriber,
+                via,
+                outcome,
+                attempts,
+                reason.as_deref(),
+                event,
+            )
+        });
         let mut m = meta.clone();
         m.trail.push(mark);
-        let d = Delivery { subscriber, via: via.clone(), outcome, attempts, reason, line };
+        let d = Delivery {
+            subscriber,
+            via: via.clone(),
+            outcome,
+            attempts,
+            reason,
+            line,
+        };
         records.push(record(&m, RecordKind::Delivery(d)));
     }
 }
 
 fn record(meta: &Meta, kind: RecordKind) -> Record {
-    Record { epoch: meta.epoch, seq: meta.seq, trail: meta.trail.clone(), kind }
+    Record {
+        epoch: meta.epoch,
+        seq: meta.seq,
+        trail: meta.trail.clone(),
+        kind,
+    }
 }
 
 /// One delivery-log line (DESIGN.md §5), without the trailing newline.
-pub fn delivery_line(subscriber: &str, via: &str, outcome: Outcome, attempts: u32, reason: Option<&str>, event: &Event) -> String {
+pub fn delivery_line(
+    subscriber: &str,
+    via: &str,
+    outcome: Outcome,
+    attempts: u32,
+    reason: Option<&str>,
+    event: &Event,
+) -> String {
     let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string());
     let mut out = String::with_capacity(256);
     out.push_str("{\"subscriber\":");

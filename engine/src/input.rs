@@ -43,9 +43,23 @@ pub enum Stage {
 pub fn parse_chunk(chunk: Chunk, entry: NodeId, clock_start: VirtualMs, out: &mut Vec<Stage>) {
     let epoch = chunk.index;
     let item = |seq: u64, node: NodeId, event: Event| {
-        let clock = event.time.as_deref().and_then(parse_rfc3339_ms).unwrap_or(clock_start);
-        let meta = Meta { epoch, seq, trail: Vec::new(), hops: 0, clock };
-        Stage::Item(Item { place: Place::Node(node), event: Arc::new(event), meta })
+        let clock = event
+            .time
+            .as_deref()
+            .and_then(parse_rfc3339_ms)
+            .unwrap_or(clock_start);
+        let meta = Meta {
+            epoch,
+            seq,
+            trail: Vec::new(),
+            hops: 0,
+            clock,
+        };
+        Stage::Item(Item {
+            place: Place::Node(node),
+            event: Arc::new(event),
+            meta,
+        })
     };
     let (mut read, mut accepted) = (0u64, 0u64);
     match chunk.body {
@@ -63,8 +77,16 @@ pub fn parse_chunk(chunk: Chunk, entry: NodeId, clock_start: VirtualMs, out: &mu
                         out.push(item(seq, entry, event));
                     }
                     Err(e) => {
-                        let kind = RecordKind::Malformed { line: seq, reason: e.to_string() };
-                        out.push(Stage::Record(Record { epoch, seq, trail: Vec::new(), kind }));
+                        let kind = RecordKind::Malformed {
+                            line: seq,
+                            reason: e.to_string(),
+                        };
+                        out.push(Stage::Record(Record {
+                            epoch,
+                            seq,
+                            trail: Vec::new(),
+                            kind,
+                        }));
                     }
                 }
             }
@@ -78,5 +100,10 @@ pub fn parse_chunk(chunk: Chunk, entry: NodeId, clock_start: VirtualMs, out: &mu
         }
     }
     let kind = RecordKind::Input { read, accepted };
-    out.push(Stage::Record(Record { epoch, seq: 0, trail: Vec::new(), kind }));
+    out.push(Stage::Record(Record {
+        epoch,
+        seq: 0,
+        trail: Vec::new(),
+        kind,
+    }));
 }

@@ -51,16 +51,28 @@ impl Report {
                 self.accepted += accepted;
             }
             RecordKind::Malformed { line, reason } => {
-                self.malformed.push(Malformed { line: *line, reason: reason.clone() });
+                self.malformed.push(Malformed {
+                    line: *line,
+                    reason: reason.clone(),
+                });
             }
             RecordKind::Dropped { reason } => {
                 *self.dropped.entry(reason.clone()).or_default() += 1;
             }
             RecordKind::Delivery(d) => {
                 self.deliveries += 1;
-                *self.outcomes.entry(d.outcome.as_str().to_string()).or_default() += 1;
-                *self.per_subscriber.entry(d.subscriber.to_string()).or_default() += 1;
-                *self.per_via.entry(format!("{} <- {}", d.subscriber, d.via)).or_default() += 1;
+                *self
+                    .outcomes
+                    .entry(d.outcome.as_str().to_string())
+                    .or_default() += 1;
+                *self
+                    .per_subscriber
+                    .entry(d.subscriber.to_string())
+                    .or_default() += 1;
+                *self
+                    .per_via
+                    .entry(format!("{} <- {}", d.subscriber, d.via))
+                    .or_default() += 1;
                 match d.outcome {
                     Outcome::DeadLettered => self.dead_lettered += 1,
                     Outcome::Dropped => {

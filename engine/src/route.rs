@@ -65,15 +65,26 @@ impl RouteIndex {
 
     /// Number of Triggers found through the hash index / evaluated one by one.
     pub fn sizes(&self) -> (usize, usize) {
-        (self.filters.len() - self.residual.len(), self.residual.len())
+        (
+            self.filters.len() - self.residual.len(),
+            self.residual.len(),
+        )
     }
 
     /// The Triggers that accept `event`, in manifest order, appended to `out`.
     pub fn matches(&self, event: &Event, out: &mut Vec<EdgeId>) {
         let start = out.len();
-        let indexed = self.by_type.get(&*event.ty).map(Vec::as_slice).unwrap_or(&[]);
+        let indexed = self
+            .by_type
+            .get(&*event.ty)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         for &e in indexed.iter().chain(self.residual.iter()) {
-            if self.filters.get(&e).is_some_and(|f| f.evaluate(event).delivers()) {
+            if self
+                .filters
+                .get(&e)
+                .is_some_and(|f| f.evaluate(event).delivers())
+            {
                 out.push(e);
             }
         }

@@ -66,25 +66,44 @@ pub enum EngineError {
 /// # Errors
 /// [`EngineError`] when timely fails or the delivery log cannot be written. Malformed input is
 /// not an error: it is in the report (with `strict`, reading stops at the first one).
-pub fn run(plan: Arc<Plan>, bindings: &Bindings, chunks: Receiver<Chunk>, opts: RunOptions) -> Result<Report, EngineError> {
+pub fn run(
+    plan: Arc<Plan>,
+    bindings: &Bindings,
+    chunks: Receiver<Chunk>,
+    opts: RunOptions,
+) -> Result<Report, EngineError> {
     let started = Instant::now();
     let workers = opts.workers.max(1);
     let write_lines = opts.out.is_some();
     let deliverer = Arc::new(Deliverer::new(plan, bindings, opts.hop_limit, write_lines));
     let out = Arc::new(Mutex::new(opts.out));
     let abort = Arc::new(AtomicBool::new(false));
-    let (entry, clock_start, strict, in_flight) = (opts.entry, opts.clock_start, opts.strict, opts.epochs_in_flight.max(1));
+    let (entry, clock_start, strict, in_flight) = (
+        opts.entry,
+        opts.clock_start,
+        opts.strict,
+        opts.epochs_in_flight.max(1),
+    );
 
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
         let index = worker.index();
-        let writer = if index == 0 { out.lock().ok().and_then(|mut o| o.take()) } else { None };
+        let writer = if index == 0 {
+            out.lock().ok().and_then(|mut o| o.take())
+        } else {
+            None
+        };
         let mut state = SinkState::new(writer);
         if strict {
             state.abort_on_malformed = Some(abort.clone());
         }
         let sink = Rc::new(RefCell::new(state));
-        let settings = Settings { deliverer: deliverer.clone(), entry, clock_start };
-        let mut handles = worker.dataflow::<u64, _, _>(|scope| build(scope, &settings, sink.clone()));
+        let settings = Settings {
+            deliverer: deliverer.clone(),
+            entry,
+            clock_start,
+        };
+        let mut handles =
+            worker.dataflow::<u64, _, _>(|scope| build(scope, &settings, sink.clone()));
         let mut last: Option<u64> = None;
         loop {
             if abort.load(Ordering::SeqCst) {
@@ -135,6 +154,10 @@ pub fn run(plan: Arc<Plan>, bindings: &Bindings, chunks: Receiver<Chunk>, opts: 
     let mut report = report.unwrap_or_default();
     report.workers = workers;
     report.elapsed_seconds = started.elapsed().as_secs_f64();
-    report.events_per_second = if report.elapsed_seconds > 0.0 { report.events_read as f64 / report.elapsed_seconds } else { 0.0 };
+    report.events_per_second = if report.elapsed_seconds > 0.0 {
+        report.events_read as f64 / report.elapsed_seconds
+    } else {
+        0.0
+    };
     Ok(report)
 }

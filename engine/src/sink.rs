@@ -23,7 +23,12 @@ pub struct SinkState {
 impl SinkState {
     /// A sink writing to `out` (if any).
     pub fn new(out: Option<Box<dyn Write + Send>>) -> SinkState {
-        SinkState { report: Report::default(), out, write_error: None, abort_on_malformed: None }
+        SinkState {
+            report: Report::default(),
+            out,
+            write_error: None,
+            abort_on_malformed: None,
+        }
     }
 
     /// Sorts and writes one completed epoch.
@@ -38,8 +43,14 @@ impl SinkState {
                     }
                 }
                 RecordKind::Delivery(d) => {
-                    if let (Some(out), Some(line), None) = (self.out.as_mut(), d.line.as_ref(), self.write_error.as_ref()) {
-                        let res = out.write_all(line.as_bytes()).and_then(|_| out.write_all(b"\n"));
+                    if let (Some(out), Some(line), None) = (
+                        self.out.as_mut(),
+                        d.line.as_ref(),
+                        self.write_error.as_ref(),
+                    ) {
+                        let res = out
+                            .write_all(line.as_bytes())
+                            .and_then(|_| out.write_all(b"\n"));
                         if let Err(e) = res {
                             self.write_error = Some(e);
                         }

@@ -163,7 +163,10 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(d.attempts(), 4);
-        assert_eq!([d.backoff_ms(1), d.backoff_ms(2), d.backoff_ms(3)], [400, 800, 1600]);
+        assert_eq!(
+            [d.backoff_ms(1), d.backoff_ms(2), d.backoff_ms(3)],
+            [400, 800, 1600]
+        );
         d.backoff_policy = Some(BackoffPolicy::Linear);
         assert_eq!([d.backoff_ms(1), d.backoff_ms(2)], [200, 400]);
         d.backoff_policy = None;

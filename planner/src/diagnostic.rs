@@ -78,7 +78,10 @@ impl Diagnostics {
     }
     /// Number of errors.
     pub fn error_count(&self) -> usize {
-        self.0.iter().filter(|d| d.severity == Severity::Error).count()
+        self.0
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
     }
     /// Adds one diagnostic.
     pub fn push(&mut self, d: Diagnostic) {

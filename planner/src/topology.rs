@@ -49,7 +49,13 @@ pub struct ObjectRef {
 impl fmt::Display for ObjectRef {
     /// `Kind/namespace/name`, the form used in delivery logs.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}/{}", self.kind.kind_name(), self.namespace, self.name)
+        write!(
+            f,
+            "{}/{}/{}",
+            self.kind.kind_name(),
+            self.namespace,
+            self.name
+        )
     }
 }
 
@@ -73,7 +79,10 @@ impl fmt::Display for Destination {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Destination::Ref { target, path: None } => write!(f, "{target}"),
-            Destination::Ref { target, path: Some(p) } => write!(f, "{target}{p}"),
+            Destination::Ref {
+                target,
+                path: Some(p),
+            } => write!(f, "{target}{p}"),
             Destination::Uri(u) => f.write_str(u),
         }
     }

@@ -378,7 +378,9 @@ fn string_literal_escapes() {
     );
     assert_eq!(eval(r"'a\nb'"), (Value::String(r"a\nb".into()), vec![]));
     assert_eq!(eval(r"'a\\'"), (Value::String(r"a\\".into()), vec![]));
-    assert_eq!(eval(r"'50\%' LIKE '50\%'"), (Value::Boolean(true), vec![]));
+    assert_eq!(eval(r"'50%' LIKE '50\%'"), (Value::Boolean(true), vec![]));
+    // The backslash stays in a string literal, so the left side is `50\%` here.
+    assert_eq!(eval(r"'50\%' LIKE '50\%'"), (Value::Boolean(false), vec![]));
 }
 
 #[test]

@@ -61,7 +61,10 @@ fn parse_bindings(specs: &[String]) -> anyhow::Result<Bindings> {
         let Some((name, binding)) = spec.split_once('=') else {
             bail!("--service `{spec}`: expected NAME=BINDING (ack, echo, fail:CODE)");
         };
-        if binding.starts_with("exec:") || binding.starts_with("http://") || binding.starts_with("https://") {
+        if binding.starts_with("exec:")
+            || binding.starts_with("http://")
+            || binding.starts_with("https://")
+        {
             bail!("--service {name}={binding}: exec and HTTP bindings are not available in replay yet; use ack, echo or fail:CODE");
         }
         let b = Builtin::parse(binding).map_err(|e| anyhow::anyhow!("--service {spec}: {e}"))?;
@@ -77,7 +80,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     };
     for name in bindings.names() {
-        let known = plan.externals.iter().any(|x| x.name == name || x.service.as_deref() == Some(name) || x.name.ends_with(&format!("/{name}")));
+        let known = plan.externals.iter().any(|x| {
+            x.name == name
+                || x.service.as_deref() == Some(name)
+                || x.name.ends_with(&format!("/{name}"))
+        });
         if !known {
             eprintln!("warning: --service {name}: no subscriber of that name in the manifests");
         }
@@ -87,9 +94,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(msg) => bail!("{msg}"),
     };
     let into = plan.nodes[entry as usize].name.clone();
-    let clock_start = parse_rfc3339_ms(&args.clock_start).with_context(|| format!("--clock-start `{}` is not RFC 3339", args.clock_start))?;
+    let clock_start = parse_rfc3339_ms(&args.clock_start)
+        .with_context(|| format!("--clock-start `{}` is not RFC 3339", args.clock_start))?;
     let out: Option<Box<dyn Write + Send>> = match &args.out {
-        Some(p) => Some(Box::new(BufWriter::new(File::create(p).with_context(|| format!("cannot create {}", p.display()))?))),
+        Some(p) => Some(Box::new(BufWriter::new(
+            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        ))),
         None => None,
     };
     let reader = read_log(&args.events, CHUNK_LINES)?;
@@ -97,7 +107,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(total) if total > 0 => ProgressBar::new(total),
         _ => ProgressBar::new_spinner(),
     };
-    bar.set_style(ProgressStyle::with_template("{spinner} replay [{bar:30}] {bytes}/{total_bytes} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} replay [{bar:30}] {bytes}/{total_bytes} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     let (progress, stop) = (reader.progress.clone(), reader.stop.clone());
     let ticker = {
         let bar = bar.clone();
@@ -129,21 +142,34 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let report = report?;
     for m in &report.malformed {
-        eprintln!("{}:{}: malformed event: {}", args.events.display(), m.line, m.reason);
+        eprintln!(
+            "{}:{}: malformed event: {}",
+            args.events.display(),
+            m.line,
+            m.reason
+        );
     }
     if let Some(path) = &args.report {
         let mut json = serde_json::to_value(&report)?;
         if let Some(obj) = json.as_object_mut() {
             obj.insert("into".into(), serde_json::Value::String(into.clone()));
-            obj.insert("bindings".into(), serde_json::to_value(bindings.described())?);
+            obj.insert(
+                "bindings".into(),
+                serde_json::to_value(bindings.described())?,
+            );
         }
-        std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n").with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if !args.quiet {
         print!("{}", super::summary::table(&report, &into));
     }
     if args.strict && !report.malformed.is_empty() {
-        eprintln!("error: --strict: {} malformed line(s); first at line {}", report.malformed.len(), report.malformed[0].line);
+        eprintln!(
+            "error: --strict: {} malformed line(s); first at line {}",
+            report.malformed.len(),
+            report.malformed[0].line
+        );
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)

@@ -8,8 +8,8 @@
 //! short-circuit. A missing attribute raises MissingAttributeError and, as the type is
 //! unknown, yields Boolean `false`.
 
+use super::ast::{ArithOp, CmpOp, LogicOp, Node};
 use super::functions::Func;
-use super::parser::{ArithOp, CmpOp, LogicOp, Node};
 use super::value::{cast_to, equal_as_right, into_str, to_bool, to_int, BoolCast, Val};
 use super::{ErrorKind, EvalError};
 use crate::event::{AttrValue, Attributes};

@@ -32,6 +32,7 @@
 //!   the spec); `ABS(-2147483648)` yields `2147483647` plus a MathError (spec).
 //! * As a filter ([`Expr::matches`]) any error fails, and so does a non-Boolean result.
 
+mod ast;
 mod eval;
 mod functions;
 mod lexer;
@@ -53,7 +54,7 @@ use std::fmt;
 /// A parsed CESQL expression. Cheap to evaluate many times; share it behind an `Arc`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expr {
-    root: parser::Node,
+    root: ast::Node,
 }
 
 /// A CESQL expression that does not parse (CESQL v1 §4, error kind `parse`).

@@ -23,10 +23,17 @@ pub fn broker(cx: &mut Cx, res: &Res<'_>) -> Option<Broker> {
         cx.check_fields(
             spec,
             known,
-            &[("channelTemplateSpec", "`channelTemplateSpec` is eventing.knative.dev/v1alpha1 only; use `config`")],
+            &[(
+                "channelTemplateSpec",
+                "`channelTemplateSpec` is eventing.knative.dev/v1alpha1 only; use `config`",
+            )],
         );
         if let Some(config) = cx.map_at(spec, "config") {
-            cx.check_fields(&config, &["apiVersion", "kind", "name", "namespace", "group"], &[]);
+            cx.check_fields(
+                &config,
+                &["apiVersion", "kind", "name", "namespace", "group"],
+                &[],
+            );
             let _ = (cx.req_str(&config, "kind"), cx.req_str(&config, "name"));
         }
         if let Some(ct) = cx.map_at(spec, "channelTemplateSpec") {
@@ -40,5 +47,10 @@ pub fn broker(cx: &mut Cx, res: &Res<'_>) -> Option<Broker> {
         Some("") | None => DEFAULT_CLASS.to_string(),
         Some(c) => c.to_string(),
     };
-    Some(Broker { meta: res.meta.clone(), class, channel_kind, delivery })
+    Some(Broker {
+        meta: res.meta.clone(),
+        class,
+        channel_kind,
+        delivery,
+    })
 }

@@ -58,27 +58,53 @@ pub fn channel(cx: &mut Cx, res: &Res<'_>) -> Option<(Channel, Vec<Subscription>
     if generic && template_kind.is_none() {
         template_kind = Some("InMemoryChannel".into());
     }
-    let ch = Channel { meta: res.meta.clone(), kind: res.kind.clone(), template_kind, delivery: deliv };
+    let ch = Channel {
+        meta: res.meta.clone(),
+        kind: res.kind.clone(),
+        template_kind,
+        delivery: deliv,
+    };
     Some((ch, subs))
 }
 
-fn subscribers(cx: &mut Cx, res: &Res<'_>, node: &super::yaml::Node, path: &str) -> Vec<Subscription> {
+fn subscribers(
+    cx: &mut Cx,
+    res: &Res<'_>,
+    node: &super::yaml::Node,
+    path: &str,
+) -> Vec<Subscription> {
     let Some(items) = cx.as_seq(node, path) else {
         return Vec::new();
     };
     let mut out = Vec::new();
     let known = [
-        "uid", "generation", "subscriberUri", "subscriberURI", "replyUri", "replyURI", "delivery",
-        "deadLetterSink", "subscriberCACerts", "replyCACerts", "subscriberAudience", "replyAudience",
+        "uid",
+        "generation",
+        "subscriberUri",
+        "subscriberURI",
+        "replyUri",
+        "replyURI",
+        "delivery",
+        "deadLetterSink",
+        "subscriberCACerts",
+        "replyCACerts",
+        "subscriberAudience",
+        "replyAudience",
         "name",
     ];
     for (i, item) in items.iter().enumerate() {
         let p = format!("{path}[{i}]");
-        let Some(m) = cx.as_map(item, &p, item.line) else { continue };
+        let Some(m) = cx.as_map(item, &p, item.line) else {
+            continue;
+        };
         cx.check_fields(&m, &known, &[]);
         let uri = |cx: &mut Cx, keys: [&str; 2]| {
             keys.iter().find_map(|k| cx.opt_str(&m, k)).map(|u| {
-                if u.contains("://") { u } else { format!("http://{u}") }
+                if u.contains("://") {
+                    u
+                } else {
+                    format!("http://{u}")
+                }
             })
         };
         let subscriber = uri(cx, ["subscriberUri", "subscriberURI"]).map(Destination::Uri);
@@ -87,10 +113,16 @@ fn subscribers(cx: &mut Cx, res: &Res<'_>, node: &super::yaml::Node, path: &str)
             .get("delivery")
             .and_then(|n| delivery(cx, n, &m.path_of("delivery"), m.key_line("delivery"), true));
         if let Some(dls) = dest_at(cx, &m, "deadLetterSink", DestOpts::default()) {
-            deliv.get_or_insert_with(DeliverySpec::default).dead_letter_sink = Some(dls);
+            deliv
+                .get_or_insert_with(DeliverySpec::default)
+                .dead_letter_sink = Some(dls);
         }
         if subscriber.is_none() && reply.is_none() {
-            cx.error(m.line, format!("`{p}` has neither `subscriberUri` nor `replyUri`"), None);
+            cx.error(
+                m.line,
+                format!("`{p}` has neither `subscriberUri` nor `replyUri`"),
+                None,
+            );
             continue;
         }
         let name = format!("{}-subscriber-{i}", res.meta.name);
@@ -100,7 +132,10 @@ fn subscribers(cx: &mut Cx, res: &Res<'_>, node: &super::yaml::Node, path: &str)
             Some("write a messaging.knative.dev/v1 Subscription instead".into()),
         );
         out.push(Subscription {
-            meta: Meta { name, ..res.meta.clone() },
+            meta: Meta {
+                name,
+                ..res.meta.clone()
+            },
             channel: ObjectRef {
                 kind: RefKind::Channel(res.kind.clone()),
                 namespace: res.meta.namespace.clone(),
@@ -117,10 +152,18 @@ fn subscribers(cx: &mut Cx, res: &Res<'_>, node: &super::yaml::Node, path: &str)
 /// Decodes a Subscription (messaging, or the legacy eventing v1alpha1 one when `legacy`).
 pub fn subscription(cx: &mut Cx, res: &Res<'_>, legacy: bool) -> Option<Subscription> {
     let Some(spec) = &res.spec else {
-        cx.error(res.root.line, "missing required field `spec`", Some("a Subscription needs `spec.channel` and `spec.subscriber`".into()));
+        cx.error(
+            res.root.line,
+            "missing required field `spec`",
+            Some("a Subscription needs `spec.channel` and `spec.subscriber`".into()),
+        );
         return None;
     };
-    let known: &[&str] = if legacy { &["channel", "subscriber", "reply"] } else { &["channel", "subscriber", "reply", "delivery"] };
+    let known: &[&str] = if legacy {
+        &["channel", "subscriber", "reply"]
+    } else {
+        &["channel", "subscriber", "reply", "delivery"]
+    };
     cx.check_fields(spec, known, &[]);
     let channel = match cx.map_at(spec, "channel") {
         Some(m) => channel_ref(cx, &m),
@@ -131,7 +174,10 @@ pub fn subscription(cx: &mut Cx, res: &Res<'_>, legacy: bool) -> Option<Subscrip
             None
         }
     };
-    let opts = DestOpts { dns_name: legacy, special: &[] };
+    let opts = DestOpts {
+        dns_name: legacy,
+        special: &[],
+    };
     let subscriber = dest_at(cx, spec, "subscriber", opts);
     let reply = match cx.map_at(spec, "reply") {
         Some(r) if r.has("channel") => legacy_reply(cx, &r),
@@ -150,13 +196,23 @@ pub fn subscription(cx: &mut Cx, res: &Res<'_>, legacy: bool) -> Option<Subscrip
             return None;
         }
         if spec.get("reply").is_none() {
-            cx.error(spec.line, "a Subscription needs `spec.subscriber` or `spec.reply`", None);
+            cx.error(
+                spec.line,
+                "a Subscription needs `spec.subscriber` or `spec.reply`",
+                None,
+            );
             return None;
         }
     } else if subscriber.is_none() {
         return None;
     }
-    Some(Subscription { meta: res.meta.clone(), channel: channel?, subscriber, reply, delivery: deliv })
+    Some(Subscription {
+        meta: res.meta.clone(),
+        channel: channel?,
+        subscriber,
+        reply,
+        delivery: deliv,
+    })
 }
 
 /// `spec.channel`: an ObjectReference/KReference to a channel kind.
@@ -165,7 +221,10 @@ fn channel_ref(cx: &mut Cx, m: &Map<'_>) -> Option<ObjectRef> {
     if !matches!(r.kind, RefKind::Channel(_)) {
         cx.error(
             m.line,
-            format!("`spec.channel` must refer to a channel kind, found {}", r.kind.kind_name()),
+            format!(
+                "`spec.channel` must refer to a channel kind, found {}",
+                r.kind.kind_name()
+            ),
             Some("use InMemoryChannel, Channel or another messaging.knative.dev *Channel".into()),
         );
         return None;
@@ -180,7 +239,13 @@ fn legacy_reply(cx: &mut Cx, r: &Map<'_>) -> Option<Destination> {
     let path = join(&r.path, "channel");
     let m = cx.as_map(node, &path, r.key_line("channel"))?;
     if m.has("ref") || m.has("uri") {
-        return super::destination::destination(cx, node, &path, r.key_line("channel"), DestOpts::default());
+        return super::destination::destination(
+            cx,
+            node,
+            &path,
+            r.key_line("channel"),
+            DestOpts::default(),
+        );
     }
     let target = kref(cx, &m, &["uid", "resourceVersion", "fieldPath"])?;
     Some(Destination::Ref { target, path: None })

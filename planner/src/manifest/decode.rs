@@ -66,7 +66,11 @@ impl<'n> Map<'n> {
     /// A view of a mapping node (None when it is not a mapping).
     pub fn of(node: &'n Node, path: &str, line: usize) -> Option<Map<'n>> {
         match &node.value {
-            Value::Map(entries) => Some(Map { path: path.to_string(), line, entries }),
+            Value::Map(entries) => Some(Map {
+                path: path.to_string(),
+                line,
+                entries,
+            }),
             _ => None,
         }
     }
@@ -101,7 +105,9 @@ impl<'n> Map<'n> {
 
     /// The keys as written, with their lines.
     pub fn keys(&self) -> impl Iterator<Item = (&'n str, usize)> + 'n {
-        self.entries.iter().filter_map(|(k, _)| k.scalar().map(|s| (s.text.as_str(), k.line)))
+        self.entries
+            .iter()
+            .filter_map(|(k, _)| k.scalar().map(|s| (s.text.as_str(), k.line)))
     }
 
     /// The entries.
@@ -126,7 +132,10 @@ pub fn distance(a: &str, b: &str) -> usize {
 }
 
 /// The closest of `candidates` to `word`, if close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (distance(word, c), c))
@@ -138,7 +147,10 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
 impl Cx {
     fn push(&mut self, severity: Severity, line: usize, message: String, hint: Option<String>) {
         self.diags.push(Diagnostic {
-            origin: Origin { file: self.file.as_ref().clone(), line },
+            origin: Origin {
+                file: self.file.as_ref().clone(),
+                line,
+            },
             severity,
             resource: (!self.resource.is_empty()).then(|| self.resource.clone()),
             message,
@@ -158,7 +170,10 @@ impl Cx {
 
     /// The origin of `line` in this resource's file.
     pub fn origin(&self, line: usize) -> Origin {
-        Origin { file: self.file.as_ref().clone(), line }
+        Origin {
+            file: self.file.as_ref().clone(),
+            line,
+        }
     }
 
     /// Reports unknown and duplicate fields of `m`. `special` gives a custom hint for a key.
@@ -166,12 +181,20 @@ impl Cx {
         let mut seen: Vec<&str> = Vec::with_capacity(m.entries.len());
         for (k, _) in m.entries {
             let Some(s) = k.scalar() else {
-                self.error(k.line, format!("field names in `{}` must be strings", m.path), None);
+                self.error(
+                    k.line,
+                    format!("field names in `{}` must be strings", m.path),
+                    None,
+                );
                 continue;
             };
             let key = s.text.as_str();
             if seen.contains(&key) {
-                self.error(k.line, format!("duplicate field `{}`", m.path_of(key)), None);
+                self.error(
+                    k.line,
+                    format!("duplicate field `{}`", m.path_of(key)),
+                    None,
+                );
                 continue;
             }
             seen.push(key);
@@ -212,7 +235,12 @@ impl Cx {
             Value::Seq(items) => Some(items),
             _ if node.is_null() => None,
             _ => {
-                self.wrong_type(node, path, "a list", Some("write it as a YAML list (`- item`)".into()));
+                self.wrong_type(
+                    node,
+                    path,
+                    "a list",
+                    Some("write it as a YAML list (`- item`)".into()),
+                );
                 None
             }
         }
@@ -220,7 +248,10 @@ impl Cx {
 
     /// Reports a wrong type.
     pub fn wrong_type(&mut self, node: &Node, path: &str, expected: &str, hint: Option<String>) {
-        let msg = format!("wrong type for `{path}`: expected {expected}, found {}", node.describe());
+        let msg = format!(
+            "wrong type for `{path}`: expected {expected}, found {}",
+            node.describe()
+        );
         self.error(node.line, msg, hint);
     }
 
@@ -249,7 +280,12 @@ impl Cx {
             Some((_, Typed::Int(v))) => Some(v),
             Some((_, Typed::Null)) => None,
             Some((s, Typed::Str)) if s.text.trim().parse::<i64>().is_ok() => {
-                self.wrong_type(node, path, "an integer", Some(format!("remove the quotes: `{}`", s.text.trim())));
+                self.wrong_type(
+                    node,
+                    path,
+                    "an integer",
+                    Some(format!("remove the quotes: `{}`", s.text.trim())),
+                );
                 None
             }
             _ => {
@@ -265,7 +301,12 @@ impl Cx {
             Some(Typed::Bool(b)) => Some(b),
             Some(Typed::Null) => None,
             _ => {
-                self.wrong_type(node, path, "a boolean", Some("write `true` or `false`".into()));
+                self.wrong_type(
+                    node,
+                    path,
+                    "a boolean",
+                    Some("write `true` or `false`".into()),
+                );
                 None
             }
         }
@@ -283,7 +324,11 @@ impl Cx {
             Some(node) => {
                 let v = self.string(node, &m.path_of(key))?;
                 if v.is_empty() {
-                    self.error(node.line, format!("`{}` must not be empty", m.path_of(key)), None);
+                    self.error(
+                        node.line,
+                        format!("`{}` must not be empty", m.path_of(key)),
+                        None,
+                    );
                     return None;
                 }
                 Some(v)
@@ -297,7 +342,11 @@ impl Cx {
 
     /// Reports a missing required field.
     pub fn missing(&mut self, m: &Map<'_>, key: &str) {
-        self.error(m.line, format!("missing required field `{}`", m.path_of(key)), None);
+        self.error(
+            m.line,
+            format!("missing required field `{}`", m.path_of(key)),
+            None,
+        );
     }
 
     /// A `map[string]string` field, in document order, with value lines.
@@ -311,11 +360,22 @@ impl Cx {
                 self.wrong_type(k, &path, "string keys", None);
                 continue;
             };
-            if out.iter().any(|(n, _, _): &(String, String, usize)| *n == ks.text) {
-                self.error(k.line, format!("duplicate field `{}`", join(&path, &ks.text)), None);
+            if out
+                .iter()
+                .any(|(n, _, _): &(String, String, usize)| *n == ks.text)
+            {
+                self.error(
+                    k.line,
+                    format!("duplicate field `{}`", join(&path, &ks.text)),
+                    None,
+                );
                 continue;
             }
-            let value = if v.is_null() { Some(String::new()) } else { self.string(v, &join(&path, &ks.text)) };
+            let value = if v.is_null() {
+                Some(String::new())
+            } else {
+                self.string(v, &join(&path, &ks.text))
+            };
             if let Some(value) = value {
                 out.push((ks.text.clone(), value, k.line));
             }
@@ -343,10 +403,19 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        assert_eq!(did_you_mean("filtr", ["filter", "filters", "broker"]), Some("filter"));
-        assert_eq!(did_you_mean("subscribr", ["subscriber", "delivery"]), Some("subscriber"));
+        assert_eq!(
+            did_you_mean("filtr", ["filter", "filters", "broker"]),
+            Some("filter")
+        );
+        assert_eq!(
+            did_you_mean("subscribr", ["subscriber", "delivery"]),
+            Some("subscriber")
+        );
         assert_eq!(did_you_mean("xyz", ["filter", "broker"]), None);
         assert_eq!(split_api_version("v1"), ("", "v1"));
-        assert_eq!(split_api_version("flows.knative.dev/v1"), ("flows.knative.dev", "v1"));
+        assert_eq!(
+            split_api_version("flows.knative.dev/v1"),
+            ("flows.knative.dev", "v1")
+        );
     }
 }

@@ -44,10 +44,17 @@ pub fn delivery(
     };
     if design_era {
         if let Some(uri) = cx.opt_str(&m, "deadLetterSinkURI") {
-            let uri = if uri.contains("://") { uri } else { format!("http://{uri}") };
+            let uri = if uri.contains("://") {
+                uri
+            } else {
+                format!("http://{uri}")
+            };
             cx.warn(
                 m.key_line("deadLetterSinkURI"),
-                format!("`{}` is a design-era field; read as `deadLetterSink.uri: {uri}`", m.path_of("deadLetterSinkURI")),
+                format!(
+                    "`{}` is a design-era field; read as `deadLetterSink.uri: {uri}`",
+                    m.path_of("deadLetterSinkURI")
+                ),
                 Some("write `deadLetterSink: {uri: …}`".into()),
             );
             spec.dead_letter_sink.get_or_insert(Destination::Uri(uri));
@@ -55,10 +62,18 @@ pub fn delivery(
     }
     if let Some(n) = m.get("retry") {
         match cx.int(n, &m.path_of("retry")) {
-            Some(r) if r < 0 => cx.error(n.line, format!("`{}` must be ≥ 0, found {r}", m.path_of("retry")), None),
+            Some(r) if r < 0 => cx.error(
+                n.line,
+                format!("`{}` must be ≥ 0, found {r}", m.path_of("retry")),
+                None,
+            ),
             Some(r) => match u32::try_from(r).ok().filter(|r| i32::try_from(*r).is_ok()) {
                 Some(r) => spec.retry = Some(r),
-                None => cx.error(n.line, format!("`{}` is too large: {r}", m.path_of("retry")), None),
+                None => cx.error(
+                    n.line,
+                    format!("`{}` is too large: {r}", m.path_of("retry")),
+                    None,
+                ),
             },
             None => {}
         }
@@ -77,11 +92,18 @@ pub fn delivery(
             }
         };
     }
-    let delay_key = if m.has("backoffDelay") { "backoffDelay" } else { "BackoffDelay" };
+    let delay_key = if m.has("backoffDelay") {
+        "backoffDelay"
+    } else {
+        "BackoffDelay"
+    };
     if m.has("backoffDelay") && m.has("BackoffDelay") {
         cx.error(
             m.key_line("BackoffDelay"),
-            format!("both `{0}.backoffDelay` and `{0}.BackoffDelay` are set", m.path),
+            format!(
+                "both `{0}.backoffDelay` and `{0}.BackoffDelay` are set",
+                m.path
+            ),
             Some("keep `backoffDelay`".into()),
         );
     }
@@ -127,7 +149,11 @@ fn duration(cx: &mut Cx, m: &Map<'_>, key: &str, positive: bool) -> Option<u64> 
             Some(ms)
         }
         Err(e) => {
-            cx.error(line, format!("invalid `{path}`: {e}"), Some("write e.g. `PT0.2S` or `PT5S`".into()));
+            cx.error(
+                line,
+                format!("invalid `{path}`: {e}"),
+                Some("write e.g. `PT0.2S` or `PT5S`".into()),
+            );
             None
         }
     }

@@ -38,8 +38,13 @@ pub fn is_absolute(uri: &str) -> bool {
     let Some((scheme, rest)) = uri.split_once("://") else {
         return false;
     };
-    let scheme_ok = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    let scheme_ok = scheme
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     scheme_ok && !host.is_empty()
 }
@@ -47,7 +52,14 @@ pub fn is_absolute(uri: &str) -> bool {
 /// Decodes a KReference (or legacy ObjectReference) mapping; records internal references.
 /// `known_extra` are further keys allowed in the same mapping (used by the inline form).
 pub fn kref(cx: &mut Cx, m: &Map<'_>, known_extra: &[&str]) -> Option<ObjectRef> {
-    let mut known = vec!["apiVersion", "kind", "name", "namespace", "group", "address"];
+    let mut known = vec![
+        "apiVersion",
+        "kind",
+        "name",
+        "namespace",
+        "group",
+        "address",
+    ];
     known.extend_from_slice(known_extra);
     cx.check_fields(m, &known, &[]);
     let kind = cx.req_str(m, "kind");
@@ -57,10 +69,16 @@ pub fn kref(cx: &mut Cx, m: &Map<'_>, known_extra: &[&str]) -> Option<ObjectRef>
     if api_version.is_none() && group.is_none() && m.get("apiVersion").is_none() {
         cx.missing(m, "apiVersion");
     }
-    let namespace = cx.opt_str(m, "namespace").unwrap_or_else(|| cx.namespace.clone());
+    let namespace = cx
+        .opt_str(m, "namespace")
+        .unwrap_or_else(|| cx.namespace.clone());
     let (kind, name) = (kind?, name?);
     let api = api_version.or(group).unwrap_or_default();
-    let target = ObjectRef { kind: ref_kind(&api, &kind), namespace, name };
+    let target = ObjectRef {
+        kind: ref_kind(&api, &kind),
+        namespace,
+        name,
+    };
     if !matches!(target.kind, RefKind::External(_)) {
         cx.refs.push(RefUse {
             target: target.clone(),
@@ -92,7 +110,11 @@ pub fn destination(
         cx.check_fields(&m, &known, opts.special);
     }
     let uri = cx.opt_str(&m, "uri");
-    let dns = if opts.dns_name { cx.opt_str(&m, "dnsName") } else { None };
+    let dns = if opts.dns_name {
+        cx.opt_str(&m, "dnsName")
+    } else {
+        None
+    };
     let uri = uri.or_else(|| dns.map(|d| format!("http://{d}")));
     let target = if inline {
         if m.has("ref") {
@@ -137,9 +159,15 @@ pub fn destination(
                 format!("`{path}.uri` must be relative when `ref` is set, found `{u}`"),
                 Some("use a path such as `/insert`, or drop `ref`".into()),
             );
-            Some(Destination::Ref { target: t, path: None })
+            Some(Destination::Ref {
+                target: t,
+                path: None,
+            })
         }
-        (Some(target), path_uri) => Some(Destination::Ref { target, path: path_uri }),
+        (Some(target), path_uri) => Some(Destination::Ref {
+            target,
+            path: path_uri,
+        }),
         (None, Some(u)) => {
             if !is_absolute(&u) {
                 cx.error(
@@ -166,12 +194,18 @@ mod tests {
 
     #[test]
     fn kinds_and_uris() {
-        assert_eq!(ref_kind("eventing.knative.dev/v1", "Broker"), RefKind::Broker);
+        assert_eq!(
+            ref_kind("eventing.knative.dev/v1", "Broker"),
+            RefKind::Broker
+        );
         assert_eq!(
             ref_kind("messaging.knative.dev/v1beta1", "FooChannel"),
             RefKind::Channel("FooChannel".into())
         );
-        assert_eq!(ref_kind("v1", "Service"), RefKind::External("Service".into()));
+        assert_eq!(
+            ref_kind("v1", "Service"),
+            RefKind::External("Service".into())
+        );
         assert!(is_absolute("http://a.b/c"));
         assert!(!is_absolute("/insert"));
         assert!(!is_absolute("mysub.default.svc.cluster.local"));

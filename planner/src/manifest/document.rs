@@ -79,12 +79,15 @@ pub fn classify(api_version: &str, kind: &str) -> Class {
     match (group, kind) {
         ("eventing.knative.dev", "Broker") => known(Kind::Broker, ALPHA_TO_V1),
         ("eventing.knative.dev", "Trigger") => known(Kind::Trigger, ALPHA_TO_V1),
-        ("eventing.knative.dev", "EventType") => {
-            known(Kind::EventType, &["v1alpha1", "v1beta1", "v1beta2", "v1beta3"])
-        }
+        ("eventing.knative.dev", "EventType") => known(
+            Kind::EventType,
+            &["v1alpha1", "v1beta1", "v1beta2", "v1beta3"],
+        ),
         ("eventing.knative.dev", "Subscription") => known(Kind::LegacySubscription, &["v1alpha1"]),
         ("messaging.knative.dev", "Subscription") => known(Kind::Subscription, ALPHA_TO_V1),
-        ("messaging.knative.dev", "InMemoryChannel" | "Channel") => known(Kind::Channel, ALPHA_TO_V1),
+        ("messaging.knative.dev", "InMemoryChannel" | "Channel") => {
+            known(Kind::Channel, ALPHA_TO_V1)
+        }
         ("messaging.knative.dev", "Sequence") => known(Kind::Sequence, &["v1alpha1"]),
         ("messaging.knative.dev", "Parallel") => known(Kind::Parallel, &["v1alpha1"]),
         ("messaging.knative.dev", k) if k.ends_with("Channel") => Class::Known(Kind::Channel),
@@ -94,25 +97,39 @@ pub fn classify(api_version: &str, kind: &str) -> Class {
         ("sources.knative.dev", "ContainerSource") => known(Kind::ContainerSource, SOURCES),
         ("sources.knative.dev", "ApiServerSource") => known(Kind::ApiServerSource, SOURCES),
         ("sources.knative.dev", "SinkBinding") => known(Kind::SinkBinding, SOURCES),
-        ("sources.eventing.knative.dev", "CronJobSource") => known(Kind::CronJobSource, &["v1alpha1"]),
-        ("sources.eventing.knative.dev", "ContainerSource") => known(Kind::ContainerSource, &["v1alpha1"]),
-        ("sources.eventing.knative.dev", "ApiServerSource") => known(Kind::ApiServerSource, &["v1alpha1"]),
+        ("sources.eventing.knative.dev", "CronJobSource") => {
+            known(Kind::CronJobSource, &["v1alpha1"])
+        }
+        ("sources.eventing.knative.dev", "ContainerSource") => {
+            known(Kind::ContainerSource, &["v1alpha1"])
+        }
+        ("sources.eventing.knative.dev", "ApiServerSource") => {
+            known(Kind::ApiServerSource, &["v1alpha1"])
+        }
         ("", "List") => Class::List,
         (g, _) if EVENTING_GROUPS.contains(&g) => Class::UnknownKnative(kinds_of(g)),
-        (g, _) if g.ends_with(".knative.dev") && !is_platform_group(g) => {
-            Class::UnknownKnative("Broker, Trigger, Channel, Subscription, Sequence, Parallel, sources")
-        }
+        (g, _) if g.ends_with(".knative.dev") && !is_platform_group(g) => Class::UnknownKnative(
+            "Broker, Trigger, Channel, Subscription, Sequence, Parallel, sources",
+        ),
         (_, k) => Class::Ignored {
             bindable: matches!(
                 k,
-                "Service" | "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Pod" | "Job"
+                "Service"
+                    | "Deployment"
+                    | "StatefulSet"
+                    | "DaemonSet"
+                    | "ReplicaSet"
+                    | "Pod"
+                    | "Job"
             ),
         },
     }
 }
 
 fn is_platform_group(g: &str) -> bool {
-    g == "serving.knative.dev" || g == "operator.knative.dev" || g.ends_with(".internal.knative.dev")
+    g == "serving.knative.dev"
+        || g == "operator.knative.dev"
+        || g.ends_with(".internal.knative.dev")
 }
 
 fn kinds_of(group: &str) -> &'static str {
@@ -153,20 +170,32 @@ pub fn is_dns1123_subdomain(s: &str) -> bool {
 fn is_dns1123_label_loose(l: &str) -> bool {
     let b = l.as_bytes();
     !b.is_empty()
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
 }
 
 /// Reads `metadata` of a document: namespace (default `default`), name, annotations.
 /// Updates `cx.resource` and `cx.namespace`. Returns the Meta and the annotations.
-pub fn metadata(cx: &mut Cx, root: &Map<'_>, kind: &str, origin: Origin) -> (Meta, Vec<(String, String, usize)>) {
+pub fn metadata(
+    cx: &mut Cx,
+    root: &Map<'_>,
+    kind: &str,
+    origin: Origin,
+) -> (Meta, Vec<(String, String, usize)>) {
     let md = cx.map_at(root, "metadata");
     let (mut name, mut namespace, mut annotations) = (None, None, Vec::new());
     if let Some(md) = &md {
         // Read before checking so diagnostics name the resource.
-        name = md.get("name").and_then(|n| n.scalar()).map(|s| s.text.clone());
-        namespace = md.get("namespace").and_then(|n| n.scalar()).map(|s| s.text.clone());
+        name = md
+            .get("name")
+            .and_then(|n| n.scalar())
+            .map(|s| s.text.clone());
+        namespace = md
+            .get("namespace")
+            .and_then(|n| n.scalar())
+            .map(|s| s.text.clone());
     }
     let ns = namespace.clone().unwrap_or_else(|| "default".into());
     cx.resource = format!("{kind}/{ns}/{}", name.as_deref().unwrap_or("<unnamed>"));
@@ -191,14 +220,22 @@ pub fn metadata(cx: &mut Cx, root: &Map<'_>, kind: &str, origin: Origin) -> (Met
             }
             if let Some(n) = cx.opt_str(md, "namespace") {
                 if !is_dns1123_label_loose(&n) || n.len() > 63 {
-                    cx.error(md.key_line("namespace"), format!("invalid `metadata.namespace` `{n}`"), None);
+                    cx.error(
+                        md.key_line("namespace"),
+                        format!("invalid `metadata.namespace` `{n}`"),
+                        None,
+                    );
                 }
             }
             let _ = cx.string_map(md, "labels");
             annotations = cx.string_map(md, "annotations").unwrap_or_default();
         }
     }
-    let meta = Meta { namespace: ns, name: name.unwrap_or_default(), origin };
+    let meta = Meta {
+        namespace: ns,
+        name: name.unwrap_or_default(),
+        origin,
+    };
     (meta, annotations)
 }
 
@@ -224,6 +261,9 @@ pub struct Res<'n> {
 impl Res<'_> {
     /// An annotation's value.
     pub fn annotation(&self, key: &str) -> Option<&str> {
-        self.annotations.iter().find(|(k, _, _)| k == key).map(|(_, v, _)| v.as_str())
+        self.annotations
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, v, _)| v.as_str())
     }
 }

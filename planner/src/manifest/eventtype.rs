@@ -23,7 +23,15 @@ pub fn event_type(cx: &mut Cx, res: &Res<'_>) -> Option<EventType> {
     let known: &[&str] = match res.version.as_str() {
         "v1alpha1" => &["type", "source", "schema", "broker", "description"],
         "v1beta3" => &["reference", "description", "attributes"],
-        _ => &["type", "source", "schema", "schemaData", "broker", "reference", "description"],
+        _ => &[
+            "type",
+            "source",
+            "schema",
+            "schemaData",
+            "broker",
+            "reference",
+            "description",
+        ],
     };
     cx.check_fields(spec, known, &[]);
     et.description = cx.opt_str(spec, "description");
@@ -31,12 +39,22 @@ pub fn event_type(cx: &mut Cx, res: &Res<'_>) -> Option<EventType> {
     if res.version == "v1beta3" {
         attributes(cx, spec, &mut et);
     } else {
-        et.ty = if res.version == "v1alpha1" { cx.req_str(spec, "type") } else { cx.opt_str(spec, "type") };
+        et.ty = if res.version == "v1alpha1" {
+            cx.req_str(spec, "type")
+        } else {
+            cx.opt_str(spec, "type")
+        };
         et.source = cx.opt_str(spec, "source");
         et.schema = cx.opt_str(spec, "schema");
-        let broker = cx.opt_str(spec, "broker").or_else(|| (res.version == "v1alpha1").then(|| "default".into()));
+        let broker = cx
+            .opt_str(spec, "broker")
+            .or_else(|| (res.version == "v1alpha1").then(|| "default".into()));
         if let Some(name) = broker {
-            let target = ObjectRef { kind: RefKind::Broker, namespace: cx.namespace.clone(), name };
+            let target = ObjectRef {
+                kind: RefKind::Broker,
+                namespace: cx.namespace.clone(),
+                name,
+            };
             cx.refs.push(RefUse {
                 target: target.clone(),
                 origin: cx.origin(spec.key_line("broker")),
@@ -66,9 +84,13 @@ fn attributes(cx: &mut Cx, spec: &super::decode::Map<'_>, et: &mut EventType) {
     let mut names = Vec::new();
     for (i, item) in cx.as_seq(n, &path).unwrap_or_default().iter().enumerate() {
         let p = format!("{path}[{i}]");
-        let Some(m) = cx.as_map(item, &p, item.line) else { continue };
+        let Some(m) = cx.as_map(item, &p, item.line) else {
+            continue;
+        };
         cx.check_fields(&m, &["name", "required", "value"], &[]);
-        let Some(name) = cx.req_str(&m, "name") else { continue };
+        let Some(name) = cx.req_str(&m, "name") else {
+            continue;
+        };
         if let Some(r) = m.get("required") {
             let _ = cx.boolean(r, &m.path_of("required"));
         }
@@ -83,7 +105,11 @@ fn attributes(cx: &mut Cx, spec: &super::decode::Map<'_>, et: &mut EventType) {
     }
     for required in ["type", "source", "specversion", "id"] {
         if !names.iter().any(|n| n == required) {
-            cx.error(spec.key_line("attributes"), format!("`spec.attributes` needs an entry for `{required}`"), None);
+            cx.error(
+                spec.key_line("attributes"),
+                format!("`spec.attributes` needs an entry for `{required}`"),
+                None,
+            );
         }
     }
 }

@@ -21,17 +21,28 @@ fn check_name(cx: &mut Cx, path: &str, name: &str, line: usize) {
         let hint = if name.is_empty() {
             "name the CloudEvents attribute to match".to_string()
         } else {
-            let lower: String =
-                name.to_lowercase().chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+            let lower: String = name
+                .to_lowercase()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect();
             format!("attribute names match `^[a-z][a-z0-9]*$` (e.g. `{lower}`)")
         };
-        cx.error(line, format!("invalid attribute name `{name}` in `{path}`"), Some(hint));
+        cx.error(
+            line,
+            format!("invalid attribute name `{name}` in `{path}`"),
+            Some(hint),
+        );
     }
 }
 
 /// The legacy `filter` object (`attributes`, and `sourceAndType` for v1alpha1).
 pub fn legacy_filter(cx: &mut Cx, f: &Map<'_>, v1alpha1: bool) -> Filter {
-    let known: &[&str] = if v1alpha1 { &["attributes", "sourceAndType"] } else { &["attributes"] };
+    let known: &[&str] = if v1alpha1 {
+        &["attributes", "sourceAndType"]
+    } else {
+        &["attributes"]
+    };
     cx.check_fields(
         f,
         known,
@@ -44,7 +55,10 @@ pub fn legacy_filter(cx: &mut Cx, f: &Map<'_>, v1alpha1: bool) -> Filter {
         if f.get("attributes").is_some() {
             cx.error(
                 f.key_line("attributes"),
-                format!("`{0}.sourceAndType` and `{0}.attributes` are mutually exclusive", f.path),
+                format!(
+                    "`{0}.sourceAndType` and `{0}.attributes` are mutually exclusive",
+                    f.path
+                ),
                 Some("keep `attributes`".into()),
             );
         }
@@ -95,7 +109,10 @@ fn element(cx: &mut Cx, node: &Node, path: &str, line: usize) -> Filter {
         let names: Vec<String> = used.iter().map(|(k, _)| format!("`{k}`")).collect();
         cx.error(
             used[1].1,
-            format!("several dialects in one filter element `{path}`: {}", names.join(", ")),
+            format!(
+                "several dialects in one filter element `{path}`: {}",
+                names.join(", ")
+            ),
             Some("put each dialect in its own list element (elements are ANDed)".into()),
         );
         return Filter::None;
@@ -104,7 +121,11 @@ fn element(cx: &mut Cx, node: &Node, path: &str, line: usize) -> Filter {
         return Filter::None;
     };
     let Some(value) = m.get(dialect) else {
-        return if dialect == "not" { Filter::Not(Box::new(Filter::None)) } else { Filter::None };
+        return if dialect == "not" {
+            Filter::Not(Box::new(Filter::None))
+        } else {
+            Filter::None
+        };
     };
     let vpath = join(path, dialect);
     match dialect {

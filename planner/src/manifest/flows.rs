@@ -6,8 +6,10 @@ use super::destination::{dest_at, destination, DestOpts};
 use super::document::Res;
 use crate::topology::{Branch, ChannelTemplate, Parallel, Sequence, Step};
 
-const SUBSCRIBER_IN_FILTER: &[(&str, &str)] =
-    &[("subscriber", "subscriber belongs beside filter in the branch, not inside it")];
+const SUBSCRIBER_IN_FILTER: &[(&str, &str)] = &[(
+    "subscriber",
+    "subscriber belongs beside filter in the branch, not inside it",
+)];
 
 /// Steps/branches carry `delivery` except in messaging.knative.dev/v1alpha1.
 fn has_delivery(res: &Res<'_>) -> bool {
@@ -15,7 +17,10 @@ fn has_delivery(res: &Res<'_>) -> bool {
 }
 
 fn channel_template(cx: &mut Cx, spec: &Map<'_>) -> ChannelTemplate {
-    let mut ct = ChannelTemplate { kind: "InMemoryChannel".into(), delivery: None };
+    let mut ct = ChannelTemplate {
+        kind: "InMemoryChannel".into(),
+        delivery: None,
+    };
     if let Some(m) = cx.map_at(spec, "channelTemplate") {
         cx.check_fields(&m, &["apiVersion", "kind", "spec"], &[]);
         let _ = cx.req_str(&m, "apiVersion");
@@ -58,22 +63,38 @@ pub fn sequence(cx: &mut Cx, res: &Res<'_>) -> Option<Sequence> {
                 }
             }
             if steps.is_empty() && ok {
-                cx.error(spec.key_line("steps"), "`spec.steps` needs at least one step", None);
+                cx.error(
+                    spec.key_line("steps"),
+                    "`spec.steps` needs at least one step",
+                    None,
+                );
                 ok = false;
             }
         }
     }
-    ok.then(|| Sequence { meta: res.meta.clone(), steps, channel_template, reply })
+    ok.then(|| Sequence {
+        meta: res.meta.clone(),
+        steps,
+        channel_template,
+        reply,
+    })
 }
 
 fn step(cx: &mut Cx, res: &Res<'_>, item: &super::yaml::Node, p: &str) -> Option<Step> {
     // A step is a Destination plus `delivery`: split the delivery off before decoding.
     let m = cx.as_map(item, p, item.line)?;
-    let delivery = if has_delivery(res) { delivery_at(cx, &m, "delivery") } else { None };
+    let delivery = if has_delivery(res) {
+        delivery_at(cx, &m, "delivery")
+    } else {
+        None
+    };
     let extra = if has_delivery(res) { "delivery" } else { "" };
     let stripped = strip_key(item, extra);
     let destination = destination(cx, &stripped, p, item.line, DestOpts::default())?;
-    Some(Step { destination, delivery })
+    Some(Step {
+        destination,
+        delivery,
+    })
 }
 
 /// A copy of a mapping node without `key` (so the Destination decoder does not see it).
@@ -88,7 +109,11 @@ fn strip_key(node: &super::yaml::Node, key: &str) -> super::yaml::Node {
 /// Decodes a Parallel.
 pub fn parallel(cx: &mut Cx, res: &Res<'_>) -> Option<Parallel> {
     let Some(spec) = &res.spec else {
-        cx.error(res.root.line, "missing required field `spec.branches`", None);
+        cx.error(
+            res.root.line,
+            "missing required field `spec.branches`",
+            None,
+        );
         return None;
     };
     cx.check_fields(spec, &["branches", "channelTemplate", "reply"], &[]);
@@ -111,24 +136,43 @@ pub fn parallel(cx: &mut Cx, res: &Res<'_>) -> Option<Parallel> {
                 }
             }
             if branches.is_empty() && ok {
-                cx.error(spec.key_line("branches"), "`spec.branches` needs at least one branch", None);
+                cx.error(
+                    spec.key_line("branches"),
+                    "`spec.branches` needs at least one branch",
+                    None,
+                );
                 ok = false;
             }
         }
     }
-    ok.then(|| Parallel { meta: res.meta.clone(), branches, channel_template, reply })
+    ok.then(|| Parallel {
+        meta: res.meta.clone(),
+        branches,
+        channel_template,
+        reply,
+    })
 }
 
 fn branch(cx: &mut Cx, res: &Res<'_>, item: &super::yaml::Node, p: &str) -> Option<Branch> {
     let m = cx.as_map(item, p, item.line)?;
-    let known: &[&str] =
-        if has_delivery(res) { &["filter", "subscriber", "reply", "delivery"] } else { &["filter", "subscriber", "reply"] };
+    let known: &[&str] = if has_delivery(res) {
+        &["filter", "subscriber", "reply", "delivery"]
+    } else {
+        &["filter", "subscriber", "reply"]
+    };
     cx.check_fields(&m, known, &[]);
-    let filter_opts = DestOpts { dns_name: false, special: SUBSCRIBER_IN_FILTER };
+    let filter_opts = DestOpts {
+        dns_name: false,
+        special: SUBSCRIBER_IN_FILTER,
+    };
     let filter = dest_at(cx, &m, "filter", filter_opts);
     let filter_ok = filter.is_some() || m.get("filter").is_none();
     let reply = dest_at(cx, &m, "reply", DestOpts::default());
-    let delivery = if has_delivery(res) { delivery_at(cx, &m, "delivery") } else { None };
+    let delivery = if has_delivery(res) {
+        delivery_at(cx, &m, "delivery")
+    } else {
+        None
+    };
     let subscriber = match m.get("subscriber") {
         Some(_) => dest_at(cx, &m, "subscriber", DestOpts::default()),
         None => {
@@ -141,12 +185,21 @@ fn branch(cx: &mut Cx, res: &Res<'_>, item: &super::yaml::Node, p: &str) -> Opti
             } else {
                 "every branch needs a `subscriber`"
             };
-            cx.error(m.line, format!("missing required field `{p}.subscriber`"), Some(hint.into()));
+            cx.error(
+                m.line,
+                format!("missing required field `{p}.subscriber`"),
+                Some(hint.into()),
+            );
             None
         }
     };
     if !filter_ok {
         return None;
     }
-    Some(Branch { filter, subscriber: subscriber?, reply, delivery })
+    Some(Branch {
+        filter,
+        subscriber: subscriber?,
+        reply,
+        delivery,
+    })
 }

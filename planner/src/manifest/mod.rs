@@ -74,7 +74,10 @@ pub fn load<P: AsRef<Path>>(paths: &[P]) -> Loaded {
             files.sort();
             if files.is_empty() {
                 loader.diags.push(Diagnostic {
-                    origin: Origin { file: p.to_path_buf(), line: 0 },
+                    origin: Origin {
+                        file: p.to_path_buf(),
+                        line: 0,
+                    },
                     severity: Severity::Warning,
                     resource: None,
                     message: "no *.yaml or *.yml files in this folder".into(),
@@ -120,7 +123,10 @@ struct Loader {
 impl Loader {
     fn io_error(&mut self, path: &Path, e: &std::io::Error) {
         self.diags.push(Diagnostic {
-            origin: Origin { file: path.to_path_buf(), line: 0 },
+            origin: Origin {
+                file: path.to_path_buf(),
+                line: 0,
+            },
             severity: Severity::Error,
             resource: None,
             message: format!("cannot read: {e}"),
@@ -142,7 +148,10 @@ impl Loader {
         }
         if let Some(e) = stream.error {
             self.diags.push(Diagnostic {
-                origin: Origin { file: file.as_ref().clone(), line: e.line },
+                origin: Origin {
+                    file: file.as_ref().clone(),
+                    line: e.line,
+                },
                 severity: Severity::Error,
                 resource: None,
                 message: e.message,
@@ -163,7 +172,10 @@ impl Loader {
         let Some(root) = Map::of(node, "", node.line) else {
             cx.error(
                 node.line,
-                format!("a manifest must be an object with apiVersion, kind and metadata, found {}", node.describe()),
+                format!(
+                    "a manifest must be an object with apiVersion, kind and metadata, found {}",
+                    node.describe()
+                ),
                 None,
             );
             self.diags.append(&mut cx.diags);
@@ -183,34 +195,60 @@ impl Loader {
         let class = classify(api_version, kind);
         if class == Class::List {
             cx.check_fields(root, &["apiVersion", "kind", "metadata", "items"], &[]);
-            let items = root.get("items").and_then(|n| cx.as_seq(n, "items")).unwrap_or_default();
+            let items = root
+                .get("items")
+                .and_then(|n| cx.as_seq(n, "items"))
+                .unwrap_or_default();
             for item in items {
                 self.add_document(&cx.file, item);
             }
             return;
         }
-        let origin = Origin { file: cx.file.as_ref().clone(), line };
+        let origin = Origin {
+            file: cx.file.as_ref().clone(),
+            line,
+        };
         if let Class::Ignored { bindable } = class {
-            let md = root.get("metadata").and_then(|m| Map::of(m, "metadata", line));
-            let text = |k: &str| md.as_ref().and_then(|m| m.get(k)).and_then(|n| n.scalar()).map(|s| s.text.clone());
+            let md = root
+                .get("metadata")
+                .and_then(|m| Map::of(m, "metadata", line));
+            let text = |k: &str| {
+                md.as_ref()
+                    .and_then(|m| m.get(k))
+                    .and_then(|n| n.scalar())
+                    .map(|s| s.text.clone())
+            };
             let name = text("name").unwrap_or_else(|| "<unnamed>".into());
-            cx.resource = format!("{kind}/{}/{name}", text("namespace").unwrap_or_else(|| "default".into()));
+            cx.resource = format!(
+                "{kind}/{}/{name}",
+                text("namespace").unwrap_or_else(|| "default".into())
+            );
             let hint = bindable.then(|| format!("bind it with --service {name}=…"));
-            cx.warn(line, format!("ignored: {api_version} {kind} is not an eventing resource"), hint);
+            cx.warn(
+                line,
+                format!("ignored: {api_version} {kind} is not an eventing resource"),
+                hint,
+            );
             return;
         }
         let (meta, annotations) = document::metadata(cx, root, kind, origin);
         let kind_of = match class {
             Class::Known(k) => k,
             Class::BadVersion(versions) => {
-                let moved = group == "messaging.knative.dev" && (kind == "Sequence" || kind == "Parallel");
+                let moved =
+                    group == "messaging.knative.dev" && (kind == "Sequence" || kind == "Parallel");
                 let hint = if moved {
                     format!("{kind} moved to flows.knative.dev: write `apiVersion: flows.knative.dev/v1`")
                 } else {
-                    let list: Vec<String> = versions.iter().map(|v| format!("{group}/{v}")).collect();
+                    let list: Vec<String> =
+                        versions.iter().map(|v| format!("{group}/{v}")).collect();
                     format!("supported: {}", list.join(", "))
                 };
-                cx.error(root.key_line("apiVersion"), format!("unknown apiVersion `{api_version}` for {kind}"), Some(hint));
+                cx.error(
+                    root.key_line("apiVersion"),
+                    format!("unknown apiVersion `{api_version}` for {kind}"),
+                    Some(hint),
+                );
                 return;
             }
             Class::UnknownKnative(kinds) => {
@@ -218,13 +256,21 @@ impl Loader {
                     Some(k) => format!("did you mean `{k}`?"),
                     None => format!("known kinds in {group}: {kinds}"),
                 };
-                cx.error(root.key_line("kind"), format!("unknown kind `{kind}` in `{api_version}`"), Some(hint));
+                cx.error(
+                    root.key_line("kind"),
+                    format!("unknown kind `{kind}` in `{api_version}`"),
+                    Some(hint),
+                );
                 return;
             }
             Class::List | Class::Ignored { .. } => return,
         };
         cx.legacy = decode::is_pre_v1(version);
-        cx.check_fields(root, &["apiVersion", "kind", "metadata", "spec", "status"], &[]);
+        cx.check_fields(
+            root,
+            &["apiVersion", "kind", "metadata", "spec", "status"],
+            &[],
+        );
         let spec = cx.map_at(root, "spec");
         let res = Res {
             root: root.clone(),
@@ -246,8 +292,12 @@ impl Loader {
                     t.subscriptions.extend(subs);
                 }
             }
-            Kind::Subscription => t.subscriptions.extend(channel::subscription(cx, &res, false)),
-            Kind::LegacySubscription => t.subscriptions.extend(channel::subscription(cx, &res, true)),
+            Kind::Subscription => t
+                .subscriptions
+                .extend(channel::subscription(cx, &res, false)),
+            Kind::LegacySubscription => t
+                .subscriptions
+                .extend(channel::subscription(cx, &res, true)),
             Kind::Sequence => t.sequences.extend(flows::sequence(cx, &res)),
             Kind::Parallel => t.parallels.extend(flows::parallel(cx, &res)),
             k => t.sources.extend(sources::source(cx, &res, k)),
@@ -258,6 +308,9 @@ impl Loader {
         resolve::resolve(&mut self.topology, &self.refs, &mut self.diags);
         let mut diagnostics = Diagnostics(self.diags);
         diagnostics.sort();
-        Loaded { topology: self.topology, diagnostics }
+        Loaded {
+            topology: self.topology,
+            diagnostics,
+        }
     }
 }

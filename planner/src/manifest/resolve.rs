@@ -12,28 +12,36 @@ type Key = (&'static str, String, String);
 /// Removes duplicates (keeping the first) and reports them; then checks every reference.
 pub fn resolve(t: &mut Topology, refs: &[RefUse], diags: &mut Vec<Diagnostic>) {
     let mut seen: HashMap<Key, Origin> = HashMap::new();
-    let mut dedup = |cat: &'static str, kind: &str, m: &Meta, diags: &mut Vec<Diagnostic>| -> bool {
-        let key = (cat, m.namespace.clone(), m.name.clone());
-        if let Some(first) = seen.get(&key) {
-            diags.push(Diagnostic {
-                origin: m.origin.clone(),
-                severity: Severity::Error,
-                resource: Some(format!("{kind}/{}/{}", m.namespace, m.name)),
-                message: format!("duplicate {cat} `{}/{}`", m.namespace, m.name),
-                hint: Some(format!("first defined at {first}; rename one of them")),
-            });
-            return false;
-        }
-        seen.insert(key, m.origin.clone());
-        true
-    };
-    t.brokers.retain(|b| dedup("Broker", "Broker", &b.meta, diags));
-    t.triggers.retain(|x| dedup("Trigger", "Trigger", &x.meta, diags));
-    t.channels.retain(|c| dedup("channel", &c.kind, &c.meta, diags));
-    t.subscriptions.retain(|s| dedup("Subscription", "Subscription", &s.meta, diags));
-    t.sequences.retain(|s| dedup("Sequence", "Sequence", &s.meta, diags));
-    t.parallels.retain(|p| dedup("Parallel", "Parallel", &p.meta, diags));
-    t.event_types.retain(|e| dedup("EventType", "EventType", &e.meta, diags));
+    let mut dedup =
+        |cat: &'static str, kind: &str, m: &Meta, diags: &mut Vec<Diagnostic>| -> bool {
+            let key = (cat, m.namespace.clone(), m.name.clone());
+            if let Some(first) = seen.get(&key) {
+                diags.push(Diagnostic {
+                    origin: m.origin.clone(),
+                    severity: Severity::Error,
+                    resource: Some(format!("{kind}/{}/{}", m.namespace, m.name)),
+                    message: format!("duplicate {cat} `{}/{}`", m.namespace, m.name),
+                    hint: Some(format!("first defined at {first}; rename one of them")),
+                });
+                return false;
+            }
+            seen.insert(key, m.origin.clone());
+            true
+        };
+    t.brokers
+        .retain(|b| dedup("Broker", "Broker", &b.meta, diags));
+    t.triggers
+        .retain(|x| dedup("Trigger", "Trigger", &x.meta, diags));
+    t.channels
+        .retain(|c| dedup("channel", &c.kind, &c.meta, diags));
+    t.subscriptions
+        .retain(|s| dedup("Subscription", "Subscription", &s.meta, diags));
+    t.sequences
+        .retain(|s| dedup("Sequence", "Sequence", &s.meta, diags));
+    t.parallels
+        .retain(|p| dedup("Parallel", "Parallel", &p.meta, diags));
+    t.event_types
+        .retain(|e| dedup("EventType", "EventType", &e.meta, diags));
     let mut sources = std::mem::take(&mut t.sources);
     sources.retain(|s| {
         let cat: &'static str = match s.kind_name.as_str() {
@@ -48,7 +56,9 @@ pub fn resolve(t: &mut Topology, refs: &[RefUse], diags: &mut Vec<Diagnostic>) {
     t.sources = sources;
 
     let names = |metas: &mut dyn Iterator<Item = &Meta>| -> HashMap<(String, String), ()> {
-        metas.map(|m| ((m.namespace.clone(), m.name.clone()), ())).collect()
+        metas
+            .map(|m| ((m.namespace.clone(), m.name.clone()), ()))
+            .collect()
     };
     let brokers = names(&mut t.brokers.iter().map(|b| &b.meta));
     let sequences = names(&mut t.sequences.iter().map(|s| &s.meta));
@@ -56,7 +66,12 @@ pub fn resolve(t: &mut Topology, refs: &[RefUse], diags: &mut Vec<Diagnostic>) {
     let channels: HashMap<(String, String), (&str, Option<&str>)> = t
         .channels
         .iter()
-        .map(|c| ((c.meta.namespace.clone(), c.meta.name.clone()), (c.kind.as_str(), c.template_kind.as_deref())))
+        .map(|c| {
+            (
+                (c.meta.namespace.clone(), c.meta.name.clone()),
+                (c.kind.as_str(), c.template_kind.as_deref()),
+            )
+        })
         .collect();
 
     for r in refs {
@@ -89,7 +104,10 @@ pub fn resolve(t: &mut Topology, refs: &[RefUse], diags: &mut Vec<Diagnostic>) {
             continue;
         }
         let kind = r.target.kind.kind_name();
-        let same_ns = pool.iter().filter(|(ns, _)| *ns == r.target.namespace).map(|(_, n)| n.as_str());
+        let same_ns = pool
+            .iter()
+            .filter(|(ns, _)| *ns == r.target.namespace)
+            .map(|(_, n)| n.as_str());
         let mut hint = match did_you_mean(&r.target.name, same_ns) {
             Some(s) => format!("did you mean `{s}`?"),
             None => format!(

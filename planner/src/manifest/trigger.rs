@@ -16,13 +16,24 @@ pub const ORDER_ANNOTATION: &str = "kafka.eventing.knative.dev/delivery.order";
 pub fn trigger(cx: &mut Cx, res: &Res<'_>) -> Option<Trigger> {
     let v1alpha1 = res.version == "v1alpha1";
     let Some(spec) = &res.spec else {
-        cx.error(res.root.line, "missing required field `spec`", Some("a Trigger needs at least `spec.subscriber`".into()));
+        cx.error(
+            res.root.line,
+            "missing required field `spec`",
+            Some("a Trigger needs at least `spec.subscriber`".into()),
+        );
         return None;
     };
     let known: &[&str] = match res.version.as_str() {
         "v1alpha1" => &["broker", "filter", "subscriber"],
         "v1beta1" => &["broker", "filter", "subscriber", "delivery"],
-        _ => &["broker", "brokerRef", "filter", "filters", "subscriber", "delivery"],
+        _ => &[
+            "broker",
+            "brokerRef",
+            "filter",
+            "filters",
+            "subscriber",
+            "delivery",
+        ],
     };
     cx.check_fields(
         spec,
@@ -36,8 +47,12 @@ pub fn trigger(cx: &mut Cx, res: &Res<'_>) -> Option<Trigger> {
     let broker = broker_of(cx, res, spec);
 
     // Effective filter: non-empty `filters` wins, else `filter`, else none.
-    let filters = spec.get("filters").map(|n| (n, filter_list(cx, n, &spec.path_of("filters"))));
-    let legacy = cx.map_at(spec, "filter").map(|f| legacy_filter(cx, &f, v1alpha1));
+    let filters = spec
+        .get("filters")
+        .map(|n| (n, filter_list(cx, n, &spec.path_of("filters"))));
+    let legacy = cx
+        .map_at(spec, "filter")
+        .map(|f| legacy_filter(cx, &f, v1alpha1));
     let filter = match (filters, legacy) {
         (Some((n, list)), _) if matches!(&n.value, super::yaml::Value::Seq(items) if !items.is_empty()) => {
             Filter::All(list)
@@ -58,7 +73,14 @@ pub fn trigger(cx: &mut Cx, res: &Res<'_>) -> Option<Trigger> {
     };
     let delivery = delivery_at(cx, spec, "delivery");
     let ordered = res.annotation(ORDER_ANNOTATION) == Some("ordered");
-    Some(Trigger { meta: res.meta.clone(), broker: broker?, filter, subscriber: subscriber?, delivery, ordered })
+    Some(Trigger {
+        meta: res.meta.clone(),
+        broker: broker?,
+        filter,
+        subscriber: subscriber?,
+        delivery,
+        ordered,
+    })
 }
 
 fn broker_of(cx: &mut Cx, res: &Res<'_>, spec: &super::decode::Map<'_>) -> Option<ObjectRef> {
@@ -70,7 +92,10 @@ fn broker_of(cx: &mut Cx, res: &Res<'_>, spec: &super::decode::Map<'_>) -> Optio
                 if r.kind != RefKind::Broker {
                     cx.error(
                         m.line,
-                        format!("`spec.brokerRef` must refer to a Broker, found {}", r.kind.kind_name()),
+                        format!(
+                            "`spec.brokerRef` must refer to a Broker, found {}",
+                            r.kind.kind_name()
+                        ),
                         None,
                     );
                     return None;
@@ -91,14 +116,25 @@ fn broker_of(cx: &mut Cx, res: &Res<'_>, spec: &super::decode::Map<'_>) -> Optio
         }
         (None, Some(r)) => Some(r),
         (Some(name), None) => {
-            let target = ObjectRef { kind: RefKind::Broker, namespace: cx.namespace.clone(), name };
+            let target = ObjectRef {
+                kind: RefKind::Broker,
+                namespace: cx.namespace.clone(),
+                name,
+            };
             push_ref(cx, &target, spec.key_line("broker"), None);
             Some(target)
         }
         (None, None) if spec.has("brokerRef") => None,
         (None, None) if res.version != "v1" => {
-            let target = ObjectRef { kind: RefKind::Broker, namespace: cx.namespace.clone(), name: "default".into() };
-            let note = format!("`spec.broker` is not set: {} defaults it to `default`", res.version);
+            let target = ObjectRef {
+                kind: RefKind::Broker,
+                namespace: cx.namespace.clone(),
+                name: "default".into(),
+            };
+            let note = format!(
+                "`spec.broker` is not set: {} defaults it to `default`",
+                res.version
+            );
             push_ref(cx, &target, spec.line, Some(note));
             Some(target)
         }
@@ -106,7 +142,10 @@ fn broker_of(cx: &mut Cx, res: &Res<'_>, spec: &super::decode::Map<'_>) -> Optio
             cx.error(
                 spec.line,
                 "missing required field `spec.broker`",
-                Some("eventing.knative.dev/v1 does not default the broker: add `broker: default`".into()),
+                Some(
+                    "eventing.knative.dev/v1 does not default the broker: add `broker: default`"
+                        .into(),
+                ),
             );
             None
         }

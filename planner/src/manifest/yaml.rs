@@ -178,7 +178,10 @@ impl Node {
             Value::Scalar(_) => 1,
             Value::Seq(items) => 1 + items.iter().map(Node::count).sum::<usize>(),
             Value::Map(entries) => {
-                1 + entries.iter().map(|(k, v)| k.count() + v.count()).sum::<usize>()
+                1 + entries
+                    .iter()
+                    .map(|(k, v)| k.count() + v.count())
+                    .sum::<usize>()
             }
         }
     }
@@ -215,8 +218,17 @@ pub struct Stream {
 }
 
 enum Frame {
-    Seq { line: usize, anchor: usize, items: Vec<Node> },
-    Map { line: usize, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node> },
+    Seq {
+        line: usize,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        line: usize,
+        anchor: usize,
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+    },
 }
 
 struct Builder {
@@ -272,7 +284,8 @@ impl Builder {
 
 /// Applies merge keys (`<<: *base`, `<<: [*a, *b]`): entries already present win.
 fn merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
-    let is_merge = |k: &Node| matches!(k.scalar(), Some(s) if s.style == Style::Plain && s.text == "<<");
+    let is_merge =
+        |k: &Node| matches!(k.scalar(), Some(s) if s.style == Style::Plain && s.text == "<<");
     if !entries.iter().any(|(k, _)| is_merge(k)) {
         return entries;
     }
@@ -298,7 +311,9 @@ fn merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
     }
     let key_text = |k: &Node| k.scalar().map(|s| s.text.clone());
     for (k, v) in merged {
-        let present = own.iter().any(|(o, _)| key_text(o).is_some() && key_text(o) == key_text(&k));
+        let present = own
+            .iter()
+            .any(|(o, _)| key_text(o).is_some() && key_text(o) == key_text(&k));
         if !present {
             own.push((k, v));
         }
@@ -307,13 +322,19 @@ fn merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
 }
 
 fn tag_suffix(tag: Option<&saphyr_parser::Tag>) -> Option<String> {
-    tag.filter(|t| t.is_yaml_core_schema() || t.handle == "!!").map(|t| t.suffix.clone())
+    tag.filter(|t| t.is_yaml_core_schema() || t.handle == "!!")
+        .map(|t| t.suffix.clone())
 }
 
 /// Parses a YAML stream into documents.
 pub fn parse_stream(text: &str) -> Stream {
     let mut out = Stream::default();
-    let mut b = Builder { stack: Vec::new(), anchors: HashMap::new(), expanded: 0, root: None };
+    let mut b = Builder {
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        expanded: 0,
+        root: None,
+    };
     let parser = Parser::new_from_str(text);
     for item in parser {
         let (event, span): (Event, Span) = match item {
@@ -321,7 +342,11 @@ pub fn parse_stream(text: &str) -> Stream {
             Err(e) => {
                 out.error = Some(YamlError {
                     line: e.marker().line().max(1),
-                    message: format!("invalid YAML: {} (column {})", e.info(), e.marker().col() + 1),
+                    message: format!(
+                        "invalid YAML: {} (column {})",
+                        e.info(),
+                        e.marker().col() + 1
+                    ),
                     hint: None,
                 });
                 return out;
@@ -344,28 +369,67 @@ pub fn parse_stream(text: &str) -> Stream {
             }
             Event::Alias(id) => b.alias(id, line),
             Event::Scalar(text, style, anchor, tag) => {
-                let style = if style == ScalarStyle::Plain { Style::Plain } else { Style::Quoted };
+                let style = if style == ScalarStyle::Plain {
+                    Style::Plain
+                } else {
+                    Style::Quoted
+                };
                 let tag = tag_suffix(tag.as_deref());
-                let node = Node { line, value: Value::Scalar(Scalar { text: text.into_owned(), style, tag }) };
+                let node = Node {
+                    line,
+                    value: Value::Scalar(Scalar {
+                        text: text.into_owned(),
+                        style,
+                        tag,
+                    }),
+                };
                 b.complete(node, anchor);
                 Ok(())
             }
             Event::SequenceStart(anchor, _) => {
-                b.stack.push(Frame::Seq { line, anchor, items: Vec::new() });
+                b.stack.push(Frame::Seq {
+                    line,
+                    anchor,
+                    items: Vec::new(),
+                });
                 Ok(())
             }
             Event::MappingStart(anchor, _) => {
-                b.stack.push(Frame::Map { line, anchor, entries: Vec::new(), key: None });
+                b.stack.push(Frame::Map {
+                    line,
+                    anchor,
+                    entries: Vec::new(),
+                    key: None,
+                });
                 Ok(())
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 match b.stack.pop() {
-                    Some(Frame::Seq { line, anchor, items }) => {
-                        b.complete(Node { line, value: Value::Seq(items) }, anchor)
-                    }
-                    Some(Frame::Map { line, anchor, entries, .. }) => {
+                    Some(Frame::Seq {
+                        line,
+                        anchor,
+                        items,
+                    }) => b.complete(
+                        Node {
+                            line,
+                            value: Value::Seq(items),
+                        },
+                        anchor,
+                    ),
+                    Some(Frame::Map {
+                        line,
+                        anchor,
+                        entries,
+                        ..
+                    }) => {
                         let entries = merge_keys(entries);
-                        b.complete(Node { line, value: Value::Map(entries) }, anchor)
+                        b.complete(
+                            Node {
+                                line,
+                                value: Value::Map(entries),
+                            },
+                            anchor,
+                        )
                     }
                     None => {}
                 }
@@ -389,9 +453,24 @@ mod tests {
     fn typing_and_lines() {
         let s = parse_stream("a: 3\nb: \"3\"\nc: yes\nd:\ne: 1.5\nf: x\n---\n---\ng: [1, *x]\n");
         assert_eq!(s.documents.len(), 1);
-        let Value::Map(m) = &s.documents[0].value else { panic!() };
-        let t: Vec<Typed> = m.iter().map(|(_, v)| v.scalar().map(Scalar::typed).unwrap()).collect();
-        assert_eq!(t, [Typed::Int(3), Typed::Str, Typed::Bool(true), Typed::Null, Typed::Float, Typed::Str]);
+        let Value::Map(m) = &s.documents[0].value else {
+            panic!()
+        };
+        let t: Vec<Typed> = m
+            .iter()
+            .map(|(_, v)| v.scalar().map(Scalar::typed).unwrap())
+            .collect();
+        assert_eq!(
+            t,
+            [
+                Typed::Int(3),
+                Typed::Str,
+                Typed::Bool(true),
+                Typed::Null,
+                Typed::Float,
+                Typed::Str
+            ]
+        );
         assert_eq!(m[4].0.line, 5);
         assert!(s.error.is_some());
     }
@@ -399,9 +478,21 @@ mod tests {
     #[test]
     fn merge_and_alias() {
         let s = parse_stream("base: &b {x: 1, y: 2}\nuse:\n  <<: *b\n  y: 3\n");
-        let Value::Map(m) = &s.documents[0].value else { panic!() };
-        let Value::Map(u) = &m[1].1.value else { panic!() };
-        let keys: Vec<_> = u.iter().map(|(k, v)| (k.scalar().unwrap().text.clone(), v.scalar().unwrap().text.clone())).collect();
+        let Value::Map(m) = &s.documents[0].value else {
+            panic!()
+        };
+        let Value::Map(u) = &m[1].1.value else {
+            panic!()
+        };
+        let keys: Vec<_> = u
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.scalar().unwrap().text.clone(),
+                    v.scalar().unwrap().text.clone(),
+                )
+            })
+            .collect();
         assert_eq!(keys, [("y".into(), "3".into()), ("x".into(), "1".into())]);
     }
 }

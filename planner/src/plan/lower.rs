@@ -78,7 +78,10 @@ fn ref_key(r: &ObjectRef) -> Key {
 }
 
 /// Retry/backoff from `own` when present, else from `parent`; DLS field-wise.
-fn merge(own: Option<&DeliverySpec>, parent: Option<&DeliverySpec>) -> (DeliverySpec, Option<Destination>) {
+fn merge(
+    own: Option<&DeliverySpec>,
+    parent: Option<&DeliverySpec>,
+) -> (DeliverySpec, Option<Destination>) {
     let dls = own
         .and_then(|d| d.dead_letter_sink.clone())
         .or_else(|| parent.and_then(|d| d.dead_letter_sink.clone()));
@@ -88,7 +91,13 @@ fn merge(own: Option<&DeliverySpec>, parent: Option<&DeliverySpec>) -> (Delivery
 }
 
 impl Lowering<'_> {
-    fn add_node(&mut self, name: String, namespace: &str, kind: NodeKind, role: NodeRole) -> NodeId {
+    fn add_node(
+        &mut self,
+        name: String,
+        namespace: &str,
+        kind: NodeKind,
+        role: NodeRole,
+    ) -> NodeId {
         let id = self.plan.nodes.len() as NodeId;
         self.plan.nodes.push(Node {
             id,
@@ -105,13 +114,20 @@ impl Lowering<'_> {
         let topo = self.topo;
         for b in &topo.brokers {
             let (ns, n) = (&b.meta.namespace, &b.meta.name);
-            let id = self.add_node(format!("Broker/{ns}/{n}"), ns, NodeKind::Broker, NodeRole::Declared);
+            let id = self.add_node(
+                format!("Broker/{ns}/{n}"),
+                ns,
+                NodeKind::Broker,
+                NodeRole::Declared,
+            );
             self.nodes.insert(key("broker", ns, n), id);
             self.plan.entries.push((format!("broker/{ns}/{n}"), id));
         }
         for c in &topo.channels {
             let (ns, n) = (&c.meta.namespace, &c.meta.name);
-            let kind = NodeKind::Channel { kind: c.kind.clone() };
+            let kind = NodeKind::Channel {
+                kind: c.kind.clone(),
+            };
             let id = self.add_node(format!("{}/{ns}/{n}", c.kind), ns, kind, NodeRole::Declared);
             self.nodes.insert(key("channel", ns, n), id);
             self.plan.entries.push((format!("channel/{ns}/{n}"), id));
@@ -156,7 +172,10 @@ impl Lowering<'_> {
         let (service, url) = match dest {
             Destination::Uri(u) => (None, u.clone()),
             Destination::Ref { target, path } => {
-                let base = format!("http://{}.{}.svc.cluster.local", target.name, target.namespace);
+                let base = format!(
+                    "http://{}.{}.svc.cluster.local",
+                    target.name, target.namespace
+                );
                 let url = match path.as_deref() {
                     None | Some("") => base,
                     Some(p) if p.starts_with('/') => format!("{base}{p}"),
@@ -166,7 +185,12 @@ impl Lowering<'_> {
             }
         };
         let id = self.plan.externals.len() as ExternalId;
-        self.plan.externals.push(External { id, name: name.clone(), service, url });
+        self.plan.externals.push(External {
+            id,
+            name: name.clone(),
+            service,
+            url,
+        });
         self.externals.insert(name, id);
         id
     }
@@ -191,7 +215,13 @@ impl Lowering<'_> {
         }
     }
 
-    fn reply_to(&mut self, dest: &Destination, via: String, origin: &Origin, res: &str) -> Option<ReplyTo> {
+    fn reply_to(
+        &mut self,
+        dest: &Destination,
+        via: String,
+        origin: &Origin,
+        res: &str,
+    ) -> Option<ReplyTo> {
         match self.target(dest, origin, res)? {
             Target::Node(n) => Some(ReplyTo::Node(n)),
             Target::External(e) => Some(ReplyTo::External(e, via)),
@@ -220,7 +250,10 @@ impl Lowering<'_> {
             filter,
             subscriber,
             reply,
-            policy: Policy { delivery, dead_letter },
+            policy: Policy {
+                delivery,
+                dead_letter,
+            },
             origin: origin.clone(),
         });
         self.plan.nodes[from as usize].edges.push(id);
@@ -242,7 +275,10 @@ impl Lowering<'_> {
                 .brokers
                 .iter()
                 .find(|b| b.meta.namespace == t.broker.namespace && b.meta.name == t.broker.name);
-            let policy = merge(t.delivery.as_ref(), broker.and_then(|b| b.delivery.as_ref()));
+            let policy = merge(
+                t.delivery.as_ref(),
+                broker.and_then(|b| b.delivery.as_ref()),
+            );
             let sub = self.target(&t.subscriber, &t.meta.origin, &via);
             let kind = EdgeKind::Trigger;
             let reply = Some(ReplyTo::Node(from));
@@ -258,14 +294,21 @@ impl Lowering<'_> {
             let o = s.meta.origin.clone();
             let Some(&from) = self.nodes.get(&ref_key(&s.channel)) else {
                 let message = format!("{} does not exist", s.channel);
-                self.errors.push(PlanError { origin: o, resource: via, message });
+                self.errors.push(PlanError {
+                    origin: o,
+                    resource: via,
+                    message,
+                });
                 continue;
             };
             let channel = topo
                 .channels
                 .iter()
                 .find(|c| c.meta.namespace == s.channel.namespace && c.meta.name == s.channel.name);
-            let policy = merge(s.delivery.as_ref(), channel.and_then(|c| c.delivery.as_ref()));
+            let policy = merge(
+                s.delivery.as_ref(),
+                channel.and_then(|c| c.delivery.as_ref()),
+            );
             let sub = match &s.subscriber {
                 Some(d) => self.target(d, &o, &via),
                 None => None,
@@ -284,7 +327,9 @@ impl Lowering<'_> {
         for s in &topo.sequences {
             let (ns, n) = (&s.meta.namespace, &s.meta.name);
             let o = s.meta.origin.clone();
-            let Some(&first) = self.nodes.get(&key("sequence", ns, n)) else { continue };
+            let Some(&first) = self.nodes.get(&key("sequence", ns, n)) else {
+                continue;
+            };
             let template = s.channel_template.delivery.as_ref();
             for (i, step) in s.steps.iter().enumerate() {
                 let via = format!("Sequence/{ns}/{n}/step/{i}");
@@ -310,7 +355,9 @@ impl Lowering<'_> {
         for p in &topo.parallels {
             let (ns, n) = (&p.meta.namespace, &p.meta.name);
             let o = p.meta.origin.clone();
-            let Some(&ingress) = self.nodes.get(&key("parallel", ns, n)) else { continue };
+            let Some(&ingress) = self.nodes.get(&key("parallel", ns, n)) else {
+                continue;
+            };
             let template = p.channel_template.delivery.as_ref();
             for (i, b) in p.branches.iter().enumerate() {
                 let branch = ingress + 1 + i as NodeId;
@@ -332,8 +379,12 @@ impl Lowering<'_> {
                 let via = format!("Parallel/{ns}/{n}/branch/{i}/subscriber");
                 let sub = self.target(&b.subscriber, &o, &via);
                 let reply = match (&b.reply, &p.reply) {
-                    (Some(d), _) => self.reply_to(d, format!("Parallel/{ns}/{n}/branch/{i}/reply"), &o, &via),
-                    (None, Some(d)) => self.reply_to(d, format!("Parallel/{ns}/{n}/reply"), &o, &via),
+                    (Some(d), _) => {
+                        self.reply_to(d, format!("Parallel/{ns}/{n}/branch/{i}/reply"), &o, &via)
+                    }
+                    (None, Some(d)) => {
+                        self.reply_to(d, format!("Parallel/{ns}/{n}/reply"), &o, &via)
+                    }
                     (None, None) => None,
                 };
                 let policy = merge(b.delivery.as_ref(), template);

@@ -185,31 +185,41 @@ impl Plan {
                 .collect();
             return match brokers.as_slice() {
                 [(_, id)] => Ok(*id),
-                [] => Err(format!("no Broker in the manifests; choose an ingress with --into (one of: {})", listing())),
-                _ => Err(format!("several Brokers; choose one with --into (one of: {})", listing())),
+                [] => Err(format!(
+                    "no Broker in the manifests; choose an ingress with --into (one of: {})",
+                    listing()
+                )),
+                _ => Err(format!(
+                    "several Brokers; choose one with --into (one of: {})",
+                    listing()
+                )),
             };
         };
         let lower = into.to_ascii_lowercase();
         let (kind, name) = lower
             .split_once('/')
             .ok_or_else(|| format!("--into `{into}` is not KIND/NAME (one of: {})", listing()))?;
-        let kind = if kind.ends_with("channel") { "channel" } else { kind };
+        let kind = if kind.ends_with("channel") {
+            "channel"
+        } else {
+            kind
+        };
         let found: Vec<NodeId> = self
             .entries
             .iter()
             .filter(|(n, _)| {
                 let mut parts = n.splitn(3, '/');
                 let (k, ns, nm) = (parts.next(), parts.next(), parts.next());
-                k == Some(kind)
-                    && nm == Some(name)
-                    && namespace.is_none_or(|want| ns == Some(want))
+                k == Some(kind) && nm == Some(name) && namespace.is_none_or(|want| ns == Some(want))
             })
             .map(|(_, id)| *id)
             .collect();
         match found.as_slice() {
             [id] => Ok(*id),
             [] => Err(format!("no ingress `{into}` (one of: {})", listing())),
-            _ => Err(format!("`{into}` exists in several namespaces; pass -n NAMESPACE")),
+            _ => Err(format!(
+                "`{into}` exists in several namespaces; pass -n NAMESPACE"
+            )),
         }
     }
 }

@@ -13,14 +13,25 @@ pub fn describe_filter(f: &Filter) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let list = |fs: &[Filter]| fs.iter().map(describe_filter).collect::<Vec<_>>().join(", ");
+    let list = |fs: &[Filter]| {
+        fs.iter()
+            .map(describe_filter)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     match f {
         Filter::None => "none".into(),
         Filter::Attributes(kv) if kv.is_empty() => "attributes()".into(),
         Filter::Attributes(kv) => {
             let parts: Vec<String> = kv
                 .iter()
-                .map(|(k, v)| if v.is_empty() { format!("{k} present") } else { format!("{k} = {v:?}") })
+                .map(|(k, v)| {
+                    if v.is_empty() {
+                        format!("{k} present")
+                    } else {
+                        format!("{k} = {v:?}")
+                    }
+                })
                 .collect();
             format!("attributes({})", parts.join(", "))
         }
@@ -70,11 +81,19 @@ impl Plan {
         let to = match e.subscriber {
             Some(Target::Node(n)) => format!("hop → {}", self.nodes[n as usize].name),
             Some(t @ Target::External(_)) => {
-                format!("deliver → {} ({})", self.target_name(t), describe_policy(&e.policy.delivery))
+                format!(
+                    "deliver → {} ({})",
+                    self.target_name(t),
+                    describe_policy(&e.policy.delivery)
+                )
             }
             None => "no subscriber (reply-only: the event goes straight to the reply)".into(),
         };
         let _ = writeln!(out, "    {to}");
+        if matches!(e.subscriber, Some(Target::Node(_))) {
+            // A hop into an ingress node: accepted at once, never fails, never replies.
+            return;
+        }
         if let Some(dl) = e.policy.dead_letter {
             let _ = writeln!(out, "    dead-letter → {}", self.target_name(dl));
         }
@@ -96,7 +115,11 @@ impl Plan {
     /// The plan as indented text (`eventflow plan`), one block per node in plan order.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
-        let brokers = self.nodes.iter().filter(|n| n.kind == NodeKind::Broker).count();
+        let brokers = self
+            .nodes
+            .iter()
+            .filter(|n| n.kind == NodeKind::Broker)
+            .count();
         let _ = writeln!(
             out,
             "plan: {} nodes ({brokers} brokers, {} channels), {} edges, {} external subscribers, {} sources",
@@ -118,7 +141,12 @@ impl Plan {
                     );
                 }
                 NodeKind::Channel { .. } => {
-                    let _ = writeln!(out, "{}  [ingress; fan-out: {} subscriptions]", n.name, n.edges.len());
+                    let _ = writeln!(
+                        out,
+                        "{}  [ingress; fan-out: {} subscriptions]",
+                        n.name,
+                        n.edges.len()
+                    );
                 }
             }
             for e in &n.edges {
@@ -128,8 +156,14 @@ impl Plan {
         if !self.sources.is_empty() {
             let _ = writeln!(out);
             for (s, t) in &self.sources {
-                let sink = t.map(|t| self.target_name(t).to_string()).unwrap_or_else(|| "(no sink)".into());
-                let _ = writeln!(out, "source {}/{}/{} → {sink}", s.kind_name, s.meta.namespace, s.meta.name);
+                let sink = t
+                    .map(|t| self.target_name(t).to_string())
+                    .unwrap_or_else(|| "(no sink)".into());
+                let _ = writeln!(
+                    out,
+                    "source {}/{}/{} → {sink}",
+                    s.kind_name, s.meta.namespace, s.meta.name
+                );
             }
         }
         out
@@ -141,7 +175,11 @@ impl Plan {
     pub fn to_dot(&self) -> String {
         let mut out = String::from("digraph eventflow {\n  rankdir=LR;\n");
         for n in &self.nodes {
-            let shape = if n.kind == NodeKind::Broker { "box3d" } else { "box" };
+            let shape = if n.kind == NodeKind::Broker {
+                "box3d"
+            } else {
+                "box"
+            };
             let _ = writeln!(out, "  n{} [label={:?}, shape={shape}];", n.id, n.name);
         }
         for x in &self.externals {
@@ -170,7 +208,11 @@ impl Plan {
                 None => {}
             }
             if let Some(dl) = e.policy.dead_letter {
-                let _ = writeln!(out, "  {to} -> {} [style=dotted, label=\"dead letter\"];", id(dl));
+                let _ = writeln!(
+                    out,
+                    "  {to} -> {} [style=dotted, label=\"dead letter\"];",
+                    id(dl)
+                );
             }
         }
         out.push_str("}\n");
