@@ -1,5 +1,7 @@
 //! Generates a large JSON Lines CloudEvents log for benchmarks by cycling through the real
-//! GitHub log with fresh ids: `cargo run --release --example gen_log -- 1000000 > /tmp/1m.jsonl`.
+//! GitHub log's envelopes (type, source, subject, time, extensions) with fresh ids and a small
+//! payload (`{"action": …, "n": i}`, ~400-byte events):
+//! `cargo run --release --example gen_log -- 1000000 > /tmp/1m.jsonl`.
 
 use std::io::{BufWriter, Write};
 
@@ -17,6 +19,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 0..n {
         let mut event = lines[i % lines.len()].clone();
         event["id"] = serde_json::Value::String(format!("gen-{i}"));
+        let action = event["data"]["action"].clone();
+        event["data"] = serde_json::json!({"action": action, "n": i});
         serde_json::to_writer(&mut out, &event)?;
         out.write_all(b"\n")?;
     }

@@ -430,7 +430,7 @@ impl Deliverer {
             reason,
             line,
         };
-        records.push(record(&m, RecordKind::Delivery(d)));
+        records.push(record(&m, RecordKind::Delivery(Box::new(d))));
     }
 }
 

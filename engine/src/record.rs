@@ -85,7 +85,7 @@ pub struct Delivery {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum RecordKind {
     /// A subscriber delivery ended.
-    Delivery(Delivery),
+    Delivery(Box<Delivery>),
     /// An input line was not a valid CloudEvent.
     Malformed {
         /// 1-based line number.

@@ -41,17 +41,13 @@ pub fn channel(cx: &mut Cx, res: &Res<'_>) -> Option<(Channel, Vec<Subscription>
         }
         deliv = delivery_at(cx, spec, "delivery");
         if let Some(n) = spec.get("subscribers") {
-            subs.extend(subscribers(cx, res, n, &spec.path_of("subscribers")));
+            subs.extend(subscribers(cx, res, n, &spec.path_of("subscribers"), 0));
         }
         if let Some(sb) = cx.map_at(spec, "subscribable") {
             cx.check_fields(&sb, &["subscribers"], &[]);
             if let Some(n) = sb.get("subscribers") {
                 let start = subs.len();
-                let mut more = subscribers(cx, res, n, &sb.path_of("subscribers"));
-                for (i, s) in more.iter_mut().enumerate() {
-                    s.meta.name = format!("{}-subscriber-{}", res.meta.name, start + i);
-                }
-                subs.extend(more);
+                subs.extend(subscribers(cx, res, n, &sb.path_of("subscribers"), start));
             }
         }
     }
@@ -72,6 +68,7 @@ fn subscribers(
     res: &Res<'_>,
     node: &super::yaml::Node,
     path: &str,
+    start: usize,
 ) -> Vec<Subscription> {
     let Some(items) = cx.as_seq(node, path) else {
         return Vec::new();
@@ -125,7 +122,7 @@ fn subscribers(
             );
             continue;
         }
-        let name = format!("{}-subscriber-{i}", res.meta.name);
+        let name = format!("{}-subscriber-{}", res.meta.name, start + i);
         cx.warn(
             m.line,
             format!("`{p}` is normally filled by the Subscription controller; read as Subscription `{name}`"),

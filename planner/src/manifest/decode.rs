@@ -8,6 +8,8 @@ use crate::topology::ObjectRef;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use super::suggest::did_you_mean;
+
 /// A reference to an internal node (Broker, Channel, Sequence, Parallel) to check once every
 /// resource is known.
 #[derive(Debug, Clone)]
@@ -114,34 +116,6 @@ impl<'n> Map<'n> {
     pub fn entries(&self) -> &'n [(Node, Node)] {
         self.entries
     }
-}
-
-/// Levenshtein distance (small strings only).
-pub fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.to_lowercase().chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.to_lowercase().chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-/// The closest of `candidates` to `word`, if close enough to be a likely typo.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (distance(word, c), c))
-        .filter(|(d, c)| *d <= 2.max(c.chars().count() / 3) && *d < c.chars().count())
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
 }
 
 impl Cx {
@@ -402,20 +376,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn suggestions() {
-        assert_eq!(
-            did_you_mean("filtr", ["filter", "filters", "broker"]),
-            Some("filter")
-        );
-        assert_eq!(
-            did_you_mean("subscribr", ["subscriber", "delivery"]),
-            Some("subscriber")
-        );
-        assert_eq!(did_you_mean("xyz", ["filter", "broker"]), None);
+    fn api_versions() {
         assert_eq!(split_api_version("v1"), ("", "v1"));
         assert_eq!(
             split_api_version("flows.knative.dev/v1"),
             ("flows.knative.dev", "v1")
         );
+        assert!(is_pre_v1("v1beta3") && !is_pre_v1("v1"));
     }
 }

@@ -124,20 +124,15 @@ pub fn destination(
                 Some("keep only `ref:`".into()),
             );
         }
-        if !cx.legacy {
+        if !cx.legacy && !m.has("ref") {
             cx.warn(
                 m.line,
                 format!("`{path}` uses the deprecated inline reference form"),
                 Some("nest apiVersion, kind and name under `ref:`".into()),
             );
         }
-        let mut extra = known.clone();
-        extra.retain(|k| *k != "ref");
-        let target = kref(cx, &m, &extra);
-        if target.is_none() {
-            return None;
-        }
-        target
+        let extra = known.clone();
+        Some(kref(cx, &m, &extra)?)
     } else if let Some(r) = m.get("ref") {
         let rm = cx.as_map(r, &m.path_of("ref"), m.key_line("ref"))?;
         Some(kref(cx, &rm, &[])?)

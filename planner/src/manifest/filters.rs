@@ -172,7 +172,31 @@ fn cesql(cx: &mut Cx, text: &str, path: &str, line: usize) -> Filter {
         return Filter::None;
     }
     match Expr::parse(text) {
-        Ok(expr) => Filter::Cesql(Arc::new(expr), text.to_string()),
+        Ok(expr) => {
+            if !expr.may_be_boolean() {
+                let ty = expr
+                    .result_type()
+                    .map_or_else(String::new, |t| format!(" {t}"));
+                cx.error(
+                    line,
+                    format!("CESQL expression in `{path}` is of type{ty}, not Boolean: it can never pass"),
+                    Some("compare it with something, e.g. `type = 'com.example'`".into()),
+                );
+                return Filter::None;
+            }
+            let unknown = expr.unknown_functions();
+            if !unknown.is_empty() {
+                cx.warn(
+                    line,
+                    format!(
+                        "unknown CESQL function(s) in `{path}`: {}",
+                        unknown.join(", ")
+                    ),
+                    Some("such a call always fails, so the filter never passes".into()),
+                );
+            }
+            Filter::Cesql(Arc::new(expr), text.to_string())
+        }
         Err(e) => {
             cx.error(
                 line,

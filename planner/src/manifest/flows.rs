@@ -55,7 +55,8 @@ pub fn sequence(cx: &mut Cx, res: &Res<'_>) -> Option<Sequence> {
         }
         Some(n) => {
             let path = spec.path_of("steps");
-            for (i, item) in cx.as_seq(n, &path).unwrap_or_default().iter().enumerate() {
+            let items = cx.as_seq(n, &path)?;
+            for (i, item) in items.iter().enumerate() {
                 let p = format!("{path}[{i}]");
                 match step(cx, res, item, &p) {
                     Some(s) => steps.push(s),
@@ -128,7 +129,8 @@ pub fn parallel(cx: &mut Cx, res: &Res<'_>) -> Option<Parallel> {
         }
         Some(n) => {
             let path = spec.path_of("branches");
-            for (i, item) in cx.as_seq(n, &path).unwrap_or_default().iter().enumerate() {
+            let items = cx.as_seq(n, &path)?;
+            for (i, item) in items.iter().enumerate() {
                 let p = format!("{path}[{i}]");
                 match branch(cx, res, item, &p) {
                     Some(b) => branches.push(b),

@@ -21,7 +21,9 @@ mod eventtype;
 mod filters;
 mod flows;
 mod resolve;
+mod scalar;
 mod sources;
+mod suggest;
 mod trigger;
 mod yaml;
 
@@ -142,11 +144,8 @@ impl Loader {
     }
 
     fn add_text(&mut self, file: Arc<PathBuf>, text: &str) {
-        let stream = yaml::parse_stream(text);
-        for doc in &stream.documents {
-            self.add_document(&file, doc);
-        }
-        if let Some(e) = stream.error {
+        let error = yaml::for_each_document(text, |doc| self.add_document(&file, &doc));
+        if let Some(e) = error {
             self.diags.push(Diagnostic {
                 origin: Origin {
                     file: file.as_ref().clone(),

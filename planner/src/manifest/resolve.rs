@@ -4,7 +4,7 @@
 
 use super::decode::{did_you_mean, RefUse};
 use crate::diagnostic::{Diagnostic, Origin, Severity};
-use crate::topology::{Meta, RefKind, Topology};
+use crate::topology::{Broker, Meta, RefKind, Topology};
 use std::collections::HashMap;
 
 type Key = (&'static str, String, String);
@@ -21,7 +21,11 @@ pub fn resolve(t: &mut Topology, refs: &[RefUse], diags: &mut Vec<Diagnostic>) {
                     severity: Severity::Error,
                     resource: Some(format!("{kind}/{}/{}", m.namespace, m.name)),
                     message: format!("duplicate {cat} `{}/{}`", m.namespace, m.name),
-                    hint: Some(format!("first defined at {first}; rename one of them")),
+                    hint: Some(if first.file == m.origin.file {
+                        format!("first defined on line {}; rename one of them", first.line)
+                    } else {
+                        format!("first defined at {first}; rename one of them")
+                    }),
                 });
                 return false;
             }
@@ -54,6 +58,8 @@ pub fn resolve(t: &mut Topology, refs: &[RefUse], diags: &mut Vec<Diagnostic>) {
         dedup(cat, &s.kind_name, &s.meta, diags)
     });
     t.sources = sources;
+
+    implicit_default_brokers(t, refs, diags);
 
     let names = |metas: &mut dyn Iterator<Item = &Meta>| -> HashMap<(String, String), ()> {
         metas
@@ -88,7 +94,7 @@ pub fn resolve(t: &mut Topology, refs: &[RefUse], diags: &mut Vec<Diagnostic>) {
                             severity: Severity::Error,
                             resource: Some(r.resource.clone()),
                             message: format!(
-                                "`{}` refers to {} but `{}` is a {actual}",
+                                "`{}` refers to {} but `{}` is of kind {actual}",
                                 r.field, r.target, r.target.name
                             ),
                             hint: Some(format!("write `kind: {actual}`")),
@@ -118,17 +124,57 @@ pub fn resolve(t: &mut Topology, refs: &[RefUse], diags: &mut Vec<Diagnostic>) {
         if let Some(note) = &r.note {
             hint = format!("{note}; {hint}");
         }
-        let (severity, what) = if r.informational {
-            (Severity::Warning, "reference")
+        // Kubernetes accepts such a resource and leaves it not Ready; so do we: a warning, and
+        // the resource takes no part in routing until its target is loaded too.
+        let message = if r.informational {
+            format!("reference `{}`: {} is not defined", r.field, r.target)
         } else {
-            (Severity::Error, "unresolved reference")
+            format!(
+                "unresolved reference `{}`: {} is not defined; {} is not Ready and takes no part in routing",
+                r.field, r.target, r.resource
+            )
         };
         diags.push(Diagnostic {
             origin: r.origin.clone(),
-            severity,
+            severity: Severity::Warning,
             resource: Some(r.resource.clone()),
-            message: format!("{what} `{}`: {} is not defined", r.field, r.target),
+            message,
             hint: Some(hint),
+        });
+    }
+}
+
+/// A Broker named `default` that is referred to but not defined exists implicitly, as Knative's
+/// broker injection (namespace label `eventing.knative.dev/injection: enabled`) creates it and
+/// most Knative samples assume it. Reported as a warning at the first reference.
+fn implicit_default_brokers(t: &mut Topology, refs: &[RefUse], diags: &mut Vec<Diagnostic>) {
+    for r in refs {
+        if r.informational || r.target.kind != RefKind::Broker || r.target.name != "default" {
+            continue;
+        }
+        let ns = &r.target.namespace;
+        if t.brokers
+            .iter()
+            .any(|b| &b.meta.namespace == ns && b.meta.name == "default")
+        {
+            continue;
+        }
+        t.brokers.push(Broker {
+            meta: Meta {
+                namespace: ns.clone(),
+                name: "default".into(),
+                origin: r.origin.clone(),
+            },
+            class: "MTChannelBasedBroker".into(),
+            channel_kind: None,
+            delivery: None,
+        });
+        diags.push(Diagnostic {
+            origin: r.origin.clone(),
+            severity: Severity::Warning,
+            resource: Some(r.resource.clone()),
+            message: format!("Broker `{ns}/default` is not defined: using an implicit one, as Knative's broker injection creates it"),
+            hint: Some("define the Broker to give it a delivery spec (retries, dead-letter sink)".into()),
         });
     }
 }

@@ -124,7 +124,7 @@ fn broker_of(cx: &mut Cx, res: &Res<'_>, spec: &super::decode::Map<'_>) -> Optio
             push_ref(cx, &target, spec.key_line("broker"), None);
             Some(target)
         }
-        (None, None) if spec.has("brokerRef") => None,
+        (None, None) if spec.get("brokerRef").is_some() || spec.get("broker").is_some() => None,
         (None, None) if res.version != "v1" => {
             let target = ObjectRef {
                 kind: RefKind::Broker,

@@ -5,124 +5,12 @@
 //! expanded with a bound on the number of nodes they create (a "billion laughs" document fails
 //! fast), and merge keys (`<<`) are applied as go-yaml (and so kubectl) applies them.
 
+pub use super::scalar::{Scalar, Style, Typed};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use std::collections::HashMap;
 
 /// At most this many nodes may be created by alias expansion in one file.
 pub const MAX_ALIAS_NODES: usize = 100_000;
-
-/// How a scalar was written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Style {
-    /// Plain (unquoted): typed by the YAML resolver (`3` is an integer, `true` a boolean).
-    Plain,
-    /// Single- or double-quoted, or a `|`/`>` block: always a string.
-    Quoted,
-}
-
-/// A scalar: its text, its style and an explicit tag (`!!str`, `!!int`) if any.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Scalar {
-    /// The scalar's text (escapes resolved).
-    pub text: String,
-    /// Quoted or plain.
-    pub style: Style,
-    /// The tag's suffix when the tag is a core-schema tag (`str`, `int`, …).
-    pub tag: Option<String>,
-}
-
-/// What a scalar resolves to, as Kubernetes (go-yaml, YAML 1.1 resolver) reads it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Typed {
-    /// `~`, `null`, or nothing.
-    Null,
-    /// `true`/`false` (and YAML 1.1 `yes`/`no`/`on`/`off`).
-    Bool(bool),
-    /// An integer.
-    Int(i64),
-    /// A float.
-    Float,
-    /// A string.
-    Str,
-}
-
-impl Scalar {
-    /// Resolves the scalar's type.
-    pub fn typed(&self) -> Typed {
-        match self.tag.as_deref() {
-            Some("str") => return Typed::Str,
-            Some("null") => return Typed::Null,
-            _ => {}
-        }
-        if self.style == Style::Quoted {
-            return Typed::Str;
-        }
-        resolve_plain(&self.text)
-    }
-}
-
-fn resolve_plain(t: &str) -> Typed {
-    match t {
-        "" | "~" | "null" | "Null" | "NULL" => return Typed::Null,
-        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "y" | "Y" => {
-            return Typed::Bool(true)
-        }
-        "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "n" | "N" => {
-            return Typed::Bool(false)
-        }
-        ".inf" | "-.inf" | "+.inf" | ".Inf" | "-.Inf" | ".INF" | ".nan" | ".NaN" | ".NAN" => {
-            return Typed::Float
-        }
-        _ => {}
-    }
-    let digits = t.replace('_', "");
-    let (neg, body) = match digits.strip_prefix('-') {
-        Some(b) => (true, b),
-        None => (false, digits.strip_prefix('+').unwrap_or(&digits)),
-    };
-    let sign = |v: i64| if neg { -v } else { v };
-    if let Some(hex) = body.strip_prefix("0x") {
-        if let Ok(v) = i64::from_str_radix(hex, 16) {
-            return Typed::Int(sign(v));
-        }
-    } else if let Some(oct) = body.strip_prefix("0o") {
-        if let Ok(v) = i64::from_str_radix(oct, 8) {
-            return Typed::Int(sign(v));
-        }
-    } else if !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit()) {
-        return match body.parse::<i64>() {
-            Ok(v) => Typed::Int(sign(v)),
-            Err(_) => Typed::Float,
-        };
-    }
-    if is_float(body) {
-        return Typed::Float;
-    }
-    Typed::Str
-}
-
-fn is_float(t: &str) -> bool {
-    let (mant, exp) = match t.find(['e', 'E']) {
-        Some(i) => (&t[..i], Some(&t[i + 1..])),
-        None => (t, None),
-    };
-    let mut parts = mant.splitn(2, '.');
-    let int = parts.next().unwrap_or("");
-    let frac = parts.next();
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    let mant_ok = match frac {
-        Some(f) => digits(int) && digits(f) && !(int.is_empty() && f.is_empty()),
-        None => !int.is_empty() && digits(int) && exp.is_some(),
-    };
-    let exp_ok = match exp {
-        None => true,
-        Some(e) => {
-            let e = e.strip_prefix(['+', '-']).unwrap_or(e);
-            !e.is_empty() && digits(e)
-        }
-    };
-    mant_ok && exp_ok
-}
 
 /// A node's content.
 #[derive(Debug, Clone, PartialEq)]
@@ -209,6 +97,7 @@ pub struct YamlError {
 
 /// The documents of a YAML stream (empty documents skipped) and the error that stopped parsing
 /// if any: the documents before it are still returned.
+#[cfg(test)]
 #[derive(Debug, Default)]
 pub struct Stream {
     /// Complete, non-empty documents.
@@ -327,8 +216,16 @@ fn tag_suffix(tag: Option<&saphyr_parser::Tag>) -> Option<String> {
 }
 
 /// Parses a YAML stream into documents.
+#[cfg(test)]
 pub fn parse_stream(text: &str) -> Stream {
-    let mut out = Stream::default();
+    let mut documents = Vec::new();
+    let error = for_each_document(text, |d| documents.push(d));
+    Stream { documents, error }
+}
+
+/// Parses a YAML stream, handing each complete non-empty document to `on_document` as soon as
+/// it ends (so memory stays bounded by one document). Returns the error that stopped parsing.
+pub fn for_each_document(text: &str, mut on_document: impl FnMut(Node)) -> Option<YamlError> {
     let mut b = Builder {
         stack: Vec::new(),
         anchors: HashMap::new(),
@@ -340,7 +237,7 @@ pub fn parse_stream(text: &str) -> Stream {
         let (event, span): (Event, Span) = match item {
             Ok(pair) => pair,
             Err(e) => {
-                out.error = Some(YamlError {
+                return Some(YamlError {
                     line: e.marker().line().max(1),
                     message: format!(
                         "invalid YAML: {} (column {})",
@@ -349,7 +246,6 @@ pub fn parse_stream(text: &str) -> Stream {
                     ),
                     hint: None,
                 });
-                return out;
             }
         };
         let line = span.start.line().max(1);
@@ -362,7 +258,7 @@ pub fn parse_stream(text: &str) -> Stream {
             Event::DocumentEnd => {
                 if let Some(root) = b.root.take() {
                     if !root.is_null() {
-                        out.documents.push(root);
+                        on_document(root);
                     }
                 }
                 Ok(())
@@ -438,11 +334,10 @@ pub fn parse_stream(text: &str) -> Stream {
             Event::StreamStart | Event::StreamEnd | Event::Nothing => Ok(()),
         };
         if let Err(e) = step {
-            out.error = Some(e);
-            return out;
+            return Some(e);
         }
     }
-    out
+    None
 }
 
 #[cfg(test)]

@@ -33,6 +33,8 @@ struct Lowering<'t> {
     nodes: HashMap<Key, NodeId>,
     externals: HashMap<String, ExternalId>,
     errors: Vec<PlanError>,
+    /// `errors.len()` when the current resource started: more means it is not Ready.
+    mark: usize,
 }
 
 impl Plan {
@@ -47,6 +49,7 @@ impl Plan {
             nodes: HashMap::new(),
             externals: HashMap::new(),
             errors: Vec::new(),
+            mark: 0,
         };
         l.declare_nodes();
         l.lower_brokers();
@@ -54,11 +57,15 @@ impl Plan {
         l.lower_sequences();
         l.lower_parallels();
         l.lower_sources();
-        if l.errors.is_empty() {
-            Ok(l.plan)
-        } else {
-            Err(l.errors)
-        }
+        // Unresolved references make a resource not Ready (the loader warned about each one);
+        // it is left out of the graph and listed in `not_ready`.
+        l.plan.not_ready = l
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.resource, e.message))
+            .collect();
+        l.plan.not_ready.dedup();
+        Ok(l.plan)
     }
 }
 
@@ -241,6 +248,9 @@ impl Lowering<'_> {
         origin: &Origin,
     ) {
         let dead_letter = dls.and_then(|d| self.target(&d, origin, &via));
+        if self.errors.len() > self.mark {
+            return;
+        }
         let id = self.plan.edges.len() as u32;
         self.plan.edges.push(Edge {
             id,
@@ -262,6 +272,7 @@ impl Lowering<'_> {
     fn lower_brokers(&mut self) {
         let topo = self.topo;
         for t in &topo.triggers {
+            self.mark = self.errors.len();
             let via = format!("Trigger/{}/{}", t.meta.namespace, t.meta.name);
             let Some(&from) = self.nodes.get(&ref_key(&t.broker)) else {
                 self.errors.push(PlanError {
@@ -290,6 +301,7 @@ impl Lowering<'_> {
     fn lower_channels(&mut self) {
         let topo = self.topo;
         for s in &topo.subscriptions {
+            self.mark = self.errors.len();
             let via = format!("Subscription/{}/{}", s.meta.namespace, s.meta.name);
             let o = s.meta.origin.clone();
             let Some(&from) = self.nodes.get(&ref_key(&s.channel)) else {
@@ -325,6 +337,7 @@ impl Lowering<'_> {
     fn lower_sequences(&mut self) {
         let topo = self.topo;
         for s in &topo.sequences {
+            self.mark = self.errors.len();
             let (ns, n) = (&s.meta.namespace, &s.meta.name);
             let o = s.meta.origin.clone();
             let Some(&first) = self.nodes.get(&key("sequence", ns, n)) else {
@@ -353,6 +366,7 @@ impl Lowering<'_> {
     fn lower_parallels(&mut self) {
         let topo = self.topo;
         for p in &topo.parallels {
+            self.mark = self.errors.len();
             let (ns, n) = (&p.meta.namespace, &p.meta.name);
             let o = p.meta.origin.clone();
             let Some(&ingress) = self.nodes.get(&key("parallel", ns, n)) else {

@@ -160,6 +160,8 @@ pub struct Plan {
     pub sources: Vec<(Source, Option<Target>)>,
     /// Named entry points for `--into`: (`kind/namespace/name` lower-case kind, node).
     pub entries: Vec<(String, NodeId)>,
+    /// Resources left out because a reference does not resolve (Kubernetes: not Ready).
+    pub not_ready: Vec<String>,
 }
 
 impl Plan {

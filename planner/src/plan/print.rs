@@ -153,6 +153,12 @@ impl Plan {
                 self.describe_edge(&self.edges[*e as usize], &mut out);
             }
         }
+        if !self.not_ready.is_empty() {
+            let _ = writeln!(out);
+            for n in &self.not_ready {
+                let _ = writeln!(out, "not ready: {n}");
+            }
+        }
         if !self.sources.is_empty() {
             let _ = writeln!(out);
             for (s, t) in &self.sources {
