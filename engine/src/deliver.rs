@@ -143,6 +143,9 @@ impl Deliverer {
             records.push(record(&meta, RecordKind::Dropped { reason }));
             return;
         }
+        // What the edge received: the dead-letter copy is made from it (with its TTL, as the
+        // RI's dispatcher sends the message it got from the channel).
+        let received = item.event.clone();
         // A Trigger strips knativebrokerttl before the subscriber and restores it on the reply.
         let (sent, ttl) = match edge.kind {
             EdgeKind::Trigger if item.event.extension(TTL_EXTENSION).is_some() => {
@@ -153,12 +156,36 @@ impl Deliverer {
             _ => (item.event, None),
         };
         match edge.subscriber {
-            None => self.reply(edge, (*sent).clone(), None, &sent, meta, items, records),
-            Some(Target::Node(n)) => items.push(Item {
-                place: Place::Node(n),
-                event: sent,
-                meta,
-            }),
+            None => self.reply(edge, (*sent).clone(), None, &received, meta, items, records),
+            Some(Target::Node(n)) => {
+                let node = &self.plan.nodes[n as usize];
+                if node.kind == NodeKind::Broker && reply_ttl_exhausted(&sent) {
+                    // The Broker's ingress answers 400: a non-retryable failure of this edge.
+                    let f = Failure {
+                        code: 400,
+                        body: Vec::new(),
+                        reason: format!("rejected by {}: knativebrokerttl exhausted", node.name),
+                    };
+                    let dest = self.node_urls[n as usize].clone();
+                    let via = self.vias[e as usize].clone();
+                    self.dead_letter(
+                        &edge.policy,
+                        &received,
+                        &f,
+                        &dest,
+                        via,
+                        meta,
+                        items,
+                        records,
+                    );
+                    return;
+                }
+                items.push(Item {
+                    place: Place::Node(n),
+                    event: sent,
+                    meta,
+                })
+            }
             Some(Target::External(x)) => {
                 let (answer, attempts) =
                     self.call(x as usize, &sent, &edge.policy, edge.kind, &mut meta.clock);
@@ -176,7 +203,7 @@ impl Deliverer {
                             records,
                         );
                         if let Some(reply) = reply {
-                            self.reply(edge, reply, ttl, &sent, meta, items, records);
+                            self.reply(edge, reply, ttl, &received, meta, items, records);
                         }
                     }
                     Err(f) => {
@@ -199,7 +226,16 @@ impl Deliverer {
                         );
                         let dest = self.plan.externals[x as usize].url.clone();
                         let via = self.vias[e as usize].clone();
-                        self.dead_letter(&edge.policy, &sent, &f, &dest, via, meta, items, records);
+                        self.dead_letter(
+                            &edge.policy,
+                            &received,
+                            &f,
+                            &dest,
+                            via,
+                            meta,
+                            items,
+                            records,
+                        );
                     }
                 }
             }
@@ -348,7 +384,7 @@ impl Deliverer {
         meta.trail.push(MARK_DEAD_LETTER);
         let Some(target) = policy.dead_letter else {
             let reason = format!("{} (no dead-letter sink)", f.reason);
-            if f.code == 400 && f.reason.starts_with("reply rejected") {
+            if f.code == 400 && f.reason.contains("knativebrokerttl exhausted") {
                 records.push(record(&meta, RecordKind::Dropped { reason }));
             }
             return;
