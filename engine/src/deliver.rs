@@ -3,12 +3,14 @@
 //! virtual clock, retryable codes, replies (Trigger replies keep `knativebrokerttl`), reply legs
 //! to external destinations, and the dead-letter sink with `knativeerror*` extensions.
 
+use crate::answer::{classify, Answer, Failure};
 use crate::clock::VirtualMs;
+pub use crate::logline::delivery_line;
 use crate::record::{Delivery, Item, Meta, Outcome, Place, Record, RecordKind};
 use crate::service::{Bindings, Reply, Subscriber};
 use crate::ttl::{reply_ttl_exhausted, TTL_EXTENSION};
 use base64::Engine as _;
-use eventflow_planner::event::{json::write_event, Event, ExtValue};
+use eventflow_planner::event::{Event, ExtValue};
 use eventflow_planner::plan::{Edge, EdgeKind, NodeKind, Plan, Policy, ReplyTo, Target};
 use std::sync::Arc;
 
@@ -16,53 +18,6 @@ use std::sync::Arc;
 const MARK_SUBSCRIBER: u32 = u32::MAX - 2;
 const MARK_REPLY: u32 = u32::MAX - 1;
 const MARK_DEAD_LETTER: u32 = u32::MAX;
-
-/// A failed delivery: the last status and body.
-#[derive(Debug, Clone, PartialEq)]
-struct Failure {
-    code: u16,
-    body: Vec<u8>,
-    reason: String,
-}
-
-enum Answer {
-    Success(Option<Event>),
-    Retry(Failure),
-    Fatal(Failure),
-}
-
-fn classify(reply: Reply, kind: EdgeKind) -> Answer {
-    match reply {
-        Reply::None => Answer::Success(None),
-        Reply::Event(e) => Answer::Success(Some(e)),
-        Reply::Status(code, body) if (200..300).contains(&code) => {
-            if body.is_empty() || kind == EdgeKind::Subscription {
-                Answer::Success(None)
-            } else {
-                Answer::Retry(Failure {
-                    code: 502,
-                    body,
-                    reason: format!(
-                        "answered {code} with a body that is not a CloudEvent (502 for a Trigger)"
-                    ),
-                })
-            }
-        }
-        Reply::Status(code, body) => {
-            let retryable = matches!(code, 404 | 408 | 409 | 429 | 500..=599);
-            let f = Failure {
-                code,
-                body,
-                reason: format!("HTTP {code}"),
-            };
-            if retryable {
-                Answer::Retry(f)
-            } else {
-                Answer::Fatal(f)
-            }
-        }
-    }
-}
 
 /// Everything the deliver operator needs, shared by all workers.
 pub struct Deliverer {
@@ -207,34 +162,10 @@ impl Deliverer {
                         }
                     }
                     Err(f) => {
-                        let outcome = if edge.policy.dead_letter.is_some() {
-                            Outcome::DeadLettered
-                        } else {
-                            Outcome::Dropped
-                        };
-                        let reason = format!("{} after {attempts} attempt(s)", f.reason);
-                        self.log(
-                            &meta,
-                            MARK_SUBSCRIBER,
-                            x as usize,
-                            &self.vias[e as usize],
-                            outcome,
-                            attempts,
-                            Some(reason),
-                            &sent,
-                            records,
-                        );
-                        let dest = self.plan.externals[x as usize].url.clone();
                         let via = self.vias[e as usize].clone();
-                        self.dead_letter(
-                            &edge.policy,
-                            &received,
-                            &f,
-                            &dest,
-                            via,
-                            meta,
-                            items,
-                            records,
+                        let ctx = (&edge.policy, &*received);
+                        self.failed(
+                            ctx, meta, x as usize, via, attempts, f, &sent, items, records,
                         );
                     }
                 }
@@ -334,38 +265,49 @@ impl Deliverer {
                         records,
                     ),
                     Err(f) => {
-                        let outcome = if edge.policy.dead_letter.is_some() {
-                            Outcome::DeadLettered
-                        } else {
-                            Outcome::Dropped
-                        };
-                        let reason = format!("{} after {attempts} attempt(s)", f.reason);
-                        self.log(
-                            &meta,
-                            MARK_SUBSCRIBER,
-                            x,
-                            &via,
-                            outcome,
-                            attempts,
-                            Some(reason),
-                            &reply,
-                            records,
-                        );
-                        let dest = self.plan.externals[x].url.clone();
-                        self.dead_letter(
-                            &edge.policy,
-                            original,
-                            &f,
-                            &dest,
-                            via,
-                            meta,
-                            items,
-                            records,
-                        );
+                        let ctx = (&edge.policy, &**original);
+                        self.failed(ctx, meta, x, via, attempts, f, &reply, items, records);
                     }
                 }
             }
         }
+    }
+
+    /// A delivery to external `x` failed after `attempts`: log it (dead-lettered when the
+    /// policy has a dead-letter sink, else dropped) and dead-letter `ctx.1`, the event the edge
+    /// received.
+    #[allow(clippy::too_many_arguments)]
+    fn failed(
+        &self,
+        (policy, original): (&Policy, &Event),
+        meta: Meta,
+        x: usize,
+        via: Arc<str>,
+        attempts: u32,
+        f: Failure,
+        sent: &Event,
+        items: &mut Vec<Item>,
+        records: &mut Vec<Record>,
+    ) {
+        let outcome = if policy.dead_letter.is_some() {
+            Outcome::DeadLettered
+        } else {
+            Outcome::Dropped
+        };
+        let reason = format!("{} after {attempts} attempt(s)", f.reason);
+        self.log(
+            &meta,
+            MARK_SUBSCRIBER,
+            x,
+            &via,
+            outcome,
+            attempts,
+            Some(reason),
+            sent,
+            records,
+        );
+        let dest = self.plan.externals[x].url.clone();
+        self.dead_letter(policy, original, &f, &dest, via, meta, items, records);
     }
 
     /// Sends `original` (decorated with `knativeerror*`) to the policy's dead-letter sink.
@@ -477,33 +419,4 @@ fn record(meta: &Meta, kind: RecordKind) -> Record {
         trail: meta.trail.clone(),
         kind,
     }
-}
-
-/// One delivery-log line (DESIGN.md §5), without the trailing newline.
-pub fn delivery_line(
-    subscriber: &str,
-    via: &str,
-    outcome: Outcome,
-    attempts: u32,
-    reason: Option<&str>,
-    event: &Event,
-) -> String {
-    let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string());
-    let mut out = String::with_capacity(256);
-    out.push_str("{\"subscriber\":");
-    out.push_str(&q(subscriber));
-    out.push_str(",\"via\":");
-    out.push_str(&q(via));
-    out.push_str(",\"outcome\":\"");
-    out.push_str(outcome.as_str());
-    out.push_str("\",\"attempts\":");
-    out.push_str(&attempts.to_string());
-    if let Some(r) = reason {
-        out.push_str(",\"reason\":");
-        out.push_str(&q(r));
-    }
-    out.push_str(",\"event\":");
-    write_event(event, &mut out);
-    out.push('}');
-    out
 }

@@ -4,10 +4,12 @@
 //! Broker routing with Trigger filters, channel fan-out, delivery with Knative's retry,
 //! reply and dead-letter semantics, on a virtual clock.
 
+mod answer;
 pub mod clock;
 pub mod dataflow;
 pub mod deliver;
 pub mod input;
+pub mod logline;
 pub mod record;
 pub mod report;
 pub mod route;
