@@ -30,10 +30,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let Some((_, plan)) = super::load::load(&args.files) else {
         return Ok(ExitCode::from(1));
     };
-    match args.format {
-        Format::Text => print!("{}", plan.to_text()),
-        Format::Dot => print!("{}", plan.to_dot()),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&plan.to_json())?),
-    }
+    let text = match args.format {
+        Format::Text => plan.to_text(),
+        Format::Dot => plan.to_dot(),
+        Format::Json => serde_json::to_string_pretty(&plan.to_json())? + "\n",
+    };
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
     Ok(ExitCode::SUCCESS)
 }

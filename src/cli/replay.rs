@@ -41,7 +41,7 @@ pub struct Args {
     /// Give a Service (or uri) a behaviour: NAME=ack | NAME=echo | NAME=fail:CODE.
     #[arg(long = "service", value_name = "NAME=BINDING")]
     pub services: Vec<String>,
-    /// Fail (exit 1) at the first malformed line.
+    /// Exit 1 when a line is malformed; reading stops after the chunk (1024 lines) that held it.
     #[arg(long)]
     pub strict: bool,
     /// Virtual time for events without `time` (RFC 3339).
@@ -162,7 +162,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if !args.quiet {
-        print!("{}", super::summary::table(&report, &into));
+        let table = super::summary::table(&report, &into);
+        let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), table.as_bytes());
     }
     if args.strict && !report.malformed.is_empty() {
         eprintln!(

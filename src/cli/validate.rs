@@ -1,5 +1,6 @@
 //! `eventflow validate -f PATH...`
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -15,7 +16,8 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match super::load::load(&args.files) {
         Some((topology, plan)) => {
-            println!(
+            let _ = writeln!(
+                std::io::stdout().lock(),
                 "valid: {} brokers, {} triggers, {} channels, {} subscriptions, {} sequences, {} parallels, {} sources, {} event types ({} plan edges)",
                 topology.brokers.len(),
                 topology.triggers.len(),

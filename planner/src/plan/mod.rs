@@ -198,9 +198,17 @@ impl Plan {
             };
         };
         let lower = into.to_ascii_lowercase();
-        let (kind, name) = lower
-            .split_once('/')
-            .ok_or_else(|| format!("--into `{into}` is not KIND/NAME (one of: {})", listing()))?;
+        let parts: Vec<&str> = lower.split('/').collect();
+        let (kind, namespace, name) = match parts.as_slice() {
+            [k, n] => (*k, namespace, *n),
+            [k, ns, n] => (*k, Some(*ns), *n),
+            _ => {
+                return Err(format!(
+                    "--into `{into}` is not KIND/NAME or KIND/NAMESPACE/NAME (one of: {})",
+                    listing()
+                ))
+            }
+        };
         let kind = if kind.ends_with("channel") {
             "channel"
         } else {
