@@ -107,10 +107,12 @@ pub fn spawn_reader(
                 break;
             }
             p.lines.fetch_add(n as u64, Ordering::Relaxed);
+            let capacity = buf.len() + buf.len() / 8;
+            let text = std::mem::replace(&mut buf, String::with_capacity(capacity));
             let chunk = Chunk {
                 index,
                 first_line: first,
-                body: ChunkBody::Lines(std::mem::take(&mut buf)),
+                body: ChunkBody::Lines(text),
             };
             if tx.send(chunk).is_err() {
                 break;

@@ -20,7 +20,7 @@ use crate::input::{parse_chunk, Chunk, Stage};
 use crate::record::{Item, Place, Record, RecordKind};
 use crate::route::RouteIndex;
 use crate::sink::SinkState;
-use crate::ttl::broker_ingress;
+use crate::ttl::{broker_ingress, TTL_EXTENSION};
 use eventflow_planner::plan::{NodeId, NodeKind};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -46,6 +46,8 @@ pub struct Settings {
     pub entry: NodeId,
     /// Virtual start time for events without `time`.
     pub clock_start: VirtualMs,
+    /// The event registry to feed, if any (`None`: no registry operators are built).
+    pub registry: Option<crate::registry::Registry>,
 }
 
 /// The handles a worker drives: the input, the probe, and (on worker 0) the sink state.
@@ -62,7 +64,7 @@ fn record_stage(item: &Item, reason: String) -> Stage {
     Stage::Record(Record {
         epoch: m.epoch,
         seq: m.seq,
-        trail: m.trail.clone(),
+        trail: m.trail,
         kind,
     })
 }
@@ -76,13 +78,13 @@ pub fn build(scope: Scope<'_, u64>, settings: &Settings, sink: Rc<RefCell<SinkSt
     let (entry, clock_start) = (settings.entry, settings.clock_start);
     let parsed: Vs<'_, u64, Stage> =
         chunks.unary::<StageCb, _, _, _>(Pipeline, "parse", move |_, _| {
+            let mut staged = Vec::new();
             move |input, output| {
                 input.for_each(|cap, data| {
-                    let mut staged = Vec::new();
                     for chunk in data.drain(..) {
                         parse_chunk(chunk, entry, clock_start, &mut staged);
                     }
-                    output.session(&cap).give_iterator(staged.into_iter());
+                    output.session(&cap).give_iterator(staged.drain(..));
                 });
             }
         });
@@ -98,6 +100,11 @@ pub fn build(scope: Scope<'_, u64>, settings: &Settings, sink: Rc<RefCell<SinkSt
         let plan = deliverer.plan().clone();
         let n = plan.nodes.len() as u64;
         let all = timely::dataflow::operators::Concat::concat(items.enter(inner), cycle);
+        // Event registry (issue 6): observe what enters ingress nodes; a pass-through.
+        let all = match &settings.registry {
+            Some(r) => crate::registry::tap(r, all, scope, &probe),
+            None => all,
+        };
         let mut parts = all.partition(n + 1, move |item: Item| {
             let port = match item.place {
                 Place::Node(id) => u64::from(id),
@@ -136,13 +143,19 @@ pub fn build(scope: Scope<'_, u64>, settings: &Settings, sink: Rc<RefCell<SinkSt
                                             };
                                         matched.clear();
                                         index.matches(&event, &mut matched);
+                                        if matched.is_empty() {
+                                            continue;
+                                        }
+                                        // Trigger subscribers never see the TTL: strip it once.
+                                        let mut bare = (*event).clone();
+                                        bare.remove_extension(TTL_EXTENSION);
+                                        let stripped = Some(Arc::new(bare));
                                         for &e in &matched {
-                                            let place = Place::Edge(e);
-                                            let meta = item.meta.clone();
                                             session.give(Stage::Item(Item {
-                                                place,
+                                                place: Place::Edge(e),
                                                 event: event.clone(),
-                                                meta,
+                                                stripped: stripped.clone(),
+                                                meta: item.meta,
                                             }));
                                         }
                                     }
@@ -162,7 +175,12 @@ pub fn build(scope: Scope<'_, u64>, settings: &Settings, sink: Rc<RefCell<SinkSt
                                     for &e in &edges {
                                         let place = Place::Edge(e);
                                         let (event, meta) = (item.event.clone(), item.meta.clone());
-                                        session.give(Stage::Item(Item { place, event, meta }));
+                                        session.give(Stage::Item(Item {
+                                            place,
+                                            event,
+                                            stripped: None,
+                                            meta,
+                                        }));
                                     }
                                 }
                             });
@@ -176,15 +194,15 @@ pub fn build(scope: Scope<'_, u64>, settings: &Settings, sink: Rc<RefCell<SinkSt
             let d = deliverer.clone();
             let delivered =
                 to_deliver.unary::<StageCb, _, _, _>(Pipeline, "deliver", move |_, _| {
+                    let (mut items, mut records) = (Vec::new(), Vec::new());
                     move |input, output| {
                         input.for_each(|cap, data| {
-                            let (mut items, mut records) = (Vec::new(), Vec::new());
                             for item in data.drain(..) {
                                 d.deliver(item, &mut items, &mut records);
                             }
                             let mut session = output.session(&cap);
-                            session.give_iterator(items.into_iter().map(Stage::Item));
-                            session.give_iterator(records.into_iter().map(Stage::Record));
+                            session.give_iterator(items.drain(..).map(Stage::Item));
+                            session.give_iterator(records.drain(..).map(Stage::Record));
                         });
                     }
                 });

@@ -6,6 +6,7 @@
 use crate::answer::{classify, Answer, Failure};
 use crate::clock::VirtualMs;
 pub use crate::logline::delivery_line;
+use crate::logline::event_json;
 use crate::record::{Delivery, Item, Meta, Outcome, Place, Record, RecordKind};
 use crate::service::{Bindings, Reply, Subscriber};
 use crate::ttl::{reply_ttl_exhausted, TTL_EXTENSION};
@@ -89,7 +90,7 @@ impl Deliverer {
         let edge = &self.plan.edges[e as usize];
         let mut meta = item.meta;
         meta.hops += 1;
-        meta.trail.push(e);
+        meta.trail = meta.trail.push(e);
         if meta.hops > self.hop_limit {
             let reason = format!(
                 "hop limit {} exceeded (a loop knativebrokerttl does not catch?)",
@@ -102,8 +103,11 @@ impl Deliverer {
         // RI's dispatcher sends the message it got from the channel).
         let received = item.event.clone();
         // A Trigger strips knativebrokerttl before the subscriber and restores it on the reply.
-        let (sent, ttl) = match edge.kind {
-            EdgeKind::Trigger if item.event.extension(TTL_EXTENSION).is_some() => {
+        let (sent, ttl) = match (edge.kind, item.stripped) {
+            (EdgeKind::Trigger, Some(stripped)) => {
+                (stripped, item.event.extension(TTL_EXTENSION).cloned())
+            }
+            (EdgeKind::Trigger, None) if item.event.extension(TTL_EXTENSION).is_some() => {
                 let mut ev = (*item.event).clone();
                 let ttl = ev.remove_extension(TTL_EXTENSION);
                 (Arc::new(ev), ttl)
@@ -136,6 +140,7 @@ impl Deliverer {
                     return;
                 }
                 items.push(Item {
+                    stripped: None,
                     place: Place::Node(n),
                     event: sent,
                     meta,
@@ -216,7 +221,7 @@ impl Deliverer {
         items: &mut Vec<Item>,
         records: &mut Vec<Record>,
     ) {
-        meta.trail.push(MARK_REPLY);
+        meta.trail = meta.trail.push(MARK_REPLY);
         match &edge.reply {
             None => {}
             Some(ReplyTo::Node(n)) => {
@@ -236,6 +241,7 @@ impl Deliverer {
                     return;
                 }
                 items.push(Item {
+                    stripped: None,
                     place: Place::Node(*n),
                     event: Arc::new(reply),
                     meta,
@@ -285,7 +291,7 @@ impl Deliverer {
         via: Arc<str>,
         attempts: u32,
         f: Failure,
-        sent: &Event,
+        sent: &Arc<Event>,
         items: &mut Vec<Item>,
         records: &mut Vec<Record>,
     ) {
@@ -323,7 +329,7 @@ impl Deliverer {
         items: &mut Vec<Item>,
         records: &mut Vec<Record>,
     ) {
-        meta.trail.push(MARK_DEAD_LETTER);
+        meta.trail = meta.trail.push(MARK_DEAD_LETTER);
         let Some(target) = policy.dead_letter else {
             let reason = format!("{} (no dead-letter sink)", f.reason);
             if f.code == 400 && f.reason.contains("knativebrokerttl exhausted") {
@@ -341,12 +347,14 @@ impl Deliverer {
         }
         match target {
             Target::Node(n) => items.push(Item {
+                stripped: None,
                 place: Place::Node(n),
                 event: Arc::new(dl),
                 meta,
             }),
             Target::External(d) => {
                 let d = d as usize;
+                let dl = Arc::new(dl);
                 let (answer, attempts) =
                     self.call(d, &dl, policy, EdgeKind::Subscription, &mut meta.clock);
                 let (outcome, reason) = match answer {
@@ -384,22 +392,23 @@ impl Deliverer {
         outcome: Outcome,
         attempts: u32,
         reason: Option<String>,
-        event: &Event,
+        event: &Arc<Event>,
         records: &mut Vec<Record>,
     ) {
         let subscriber = self.external_names[x].clone();
         let line = self.write_lines.then(|| {
+            let json = event_json(event);
             delivery_line(
                 &subscriber,
                 via,
                 outcome,
                 attempts,
                 reason.as_deref(),
-                event,
+                &json,
             )
         });
         let mut m = meta.clone();
-        m.trail.push(mark);
+        m.trail = m.trail.push(mark);
         let d = Delivery {
             subscriber,
             via: via.clone(),
@@ -416,7 +425,7 @@ fn record(meta: &Meta, kind: RecordKind) -> Record {
     Record {
         epoch: meta.epoch,
         seq: meta.seq,
-        trail: meta.trail.clone(),
+        trail: meta.trail,
         kind,
     }
 }

@@ -2,7 +2,7 @@
 //! each one timely epoch.
 
 use crate::clock::{parse_rfc3339_ms, VirtualMs};
-use crate::record::{Item, Meta, Place, Record, RecordKind};
+use crate::record::{Item, Meta, Place, Record, RecordKind, Trail};
 use eventflow_planner::event::json::parse_event;
 use eventflow_planner::event::Event;
 use eventflow_planner::plan::NodeId;
@@ -51,11 +51,12 @@ pub fn parse_chunk(chunk: Chunk, entry: NodeId, clock_start: VirtualMs, out: &mu
         let meta = Meta {
             epoch,
             seq,
-            trail: Vec::new(),
+            trail: Trail::ROOT,
             hops: 0,
             clock,
         };
         Stage::Item(Item {
+            stripped: None,
             place: Place::Node(node),
             event: Arc::new(event),
             meta,
@@ -84,7 +85,7 @@ pub fn parse_chunk(chunk: Chunk, entry: NodeId, clock_start: VirtualMs, out: &mu
                         out.push(Stage::Record(Record {
                             epoch,
                             seq,
-                            trail: Vec::new(),
+                            trail: Trail::ROOT,
                             kind,
                         }));
                     }
@@ -103,7 +104,7 @@ pub fn parse_chunk(chunk: Chunk, entry: NodeId, clock_start: VirtualMs, out: &mu
     out.push(Stage::Record(Record {
         epoch,
         seq: 0,
-        trail: Vec::new(),
+        trail: Trail::ROOT,
         kind,
     }));
 }

@@ -11,6 +11,7 @@ pub mod deliver;
 pub mod input;
 pub mod logline;
 pub mod record;
+pub mod registry;
 pub mod report;
 pub mod route;
 pub mod run;

@@ -16,15 +16,53 @@ pub enum Place {
     Edge(EdgeId),
 }
 
+/// The path from a root event to a record (edge ids and reply/dead-letter markers), kept as
+/// first step, depth and a 64-bit rolling hash: `Copy`, no allocation per hop. Records of one
+/// input event are ordered by (first edge, depth, hash) — deterministic for any worker count.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+pub struct Trail {
+    /// The first edge taken from the ingress (`u32::MAX` before any).
+    pub first: u32,
+    /// Steps taken.
+    pub depth: u32,
+    /// FNV-1a style hash of the steps.
+    pub hash: u64,
+}
+
+impl Trail {
+    /// The empty trail.
+    pub const ROOT: Trail = Trail {
+        first: u32::MAX,
+        depth: 0,
+        hash: 0xcbf2_9ce4_8422_2325,
+    };
+
+    /// The trail extended by one step.
+    pub fn push(self, step: u32) -> Trail {
+        let first = if self.depth == 0 { step } else { self.first };
+        let mut hash = self.hash;
+        for b in step.to_le_bytes() {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        Trail {
+            first,
+            depth: self.depth + 1,
+            hash,
+        }
+    }
+}
+
 /// Bookkeeping that travels with an event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Meta {
     /// The replay epoch (input chunk) the root event came in with.
     pub epoch: u64,
     /// The root event's sequence number in the input (line number for replay).
     pub seq: u64,
-    /// The path from the root event: edge ids and reply/dead-letter markers. Orders records.
-    pub trail: Vec<u32>,
+    /// The path from the root event. Orders records.
+    pub trail: Trail,
     /// Deliveries and hops so far (the hop limit bounds loops `knativebrokerttl` misses).
     pub hops: u32,
     /// Virtual time of this event, in ms.
@@ -38,6 +76,9 @@ pub struct Item {
     pub place: Place,
     /// The event, shared by every branch of a fan-out.
     pub event: Arc<Event>,
+    /// For Trigger edges: the event without `knativebrokerttl`, made once per Broker ingress
+    /// and shared by every matching Trigger.
+    pub stripped: Option<Arc<Event>>,
     /// Bookkeeping.
     pub meta: Meta,
 }
@@ -116,7 +157,7 @@ pub struct Record {
     /// Root event sequence number (input line).
     pub seq: u64,
     /// Path from the root event.
-    pub trail: Vec<u32>,
+    pub trail: Trail,
     /// What happened.
     pub kind: RecordKind,
 }

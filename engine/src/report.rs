@@ -60,29 +60,34 @@ impl Report {
                 *self.dropped.entry(reason.clone()).or_default() += 1;
             }
             RecordKind::Delivery(d) => {
-                self.deliveries += 1;
-                *self
-                    .outcomes
-                    .entry(d.outcome.as_str().to_string())
-                    .or_default() += 1;
-                *self
-                    .per_subscriber
-                    .entry(d.subscriber.to_string())
-                    .or_default() += 1;
-                *self
-                    .per_via
-                    .entry(format!("{} <- {}", d.subscriber, d.via))
-                    .or_default() += 1;
-                match d.outcome {
-                    Outcome::DeadLettered => self.dead_lettered += 1,
-                    Outcome::Dropped => {
-                        let reason = d.reason.clone().unwrap_or_else(|| "failed".into());
-                        let key = format!("{}: {}", d.subscriber, reason);
-                        *self.dropped.entry(key).or_default() += 1;
-                    }
-                    Outcome::Delivered => {}
+                self.add_deliveries(&d.subscriber, &d.via, d.outcome, 1);
+                if d.outcome == Outcome::Dropped {
+                    let reason = d.reason.clone().unwrap_or_else(|| "failed".into());
+                    let key = format!("{}: {}", d.subscriber, reason);
+                    *self.dropped.entry(key).or_default() += 1;
                 }
             }
+        }
+    }
+
+    /// Counts `n` deliveries to `subscriber` through `via` that ended with `outcome` (drop
+    /// reasons are counted by [`Report::add`]).
+    pub fn add_deliveries(&mut self, subscriber: &str, via: &str, outcome: Outcome, n: u64) {
+        self.deliveries += n;
+        *self
+            .outcomes
+            .entry(outcome.as_str().to_string())
+            .or_default() += n;
+        *self
+            .per_subscriber
+            .entry(subscriber.to_string())
+            .or_default() += n;
+        *self
+            .per_via
+            .entry(format!("{subscriber} <- {via}"))
+            .or_default() += n;
+        if outcome == Outcome::DeadLettered {
+            self.dead_lettered += n;
         }
     }
 

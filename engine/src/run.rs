@@ -33,6 +33,8 @@ pub struct RunOptions {
     pub strict: bool,
     /// Epochs (chunks) a worker may have in flight before it waits for the probe.
     pub epochs_in_flight: u64,
+    /// Feed this event registry while running (`None`, the default: no registry).
+    pub registry: Option<crate::registry::Registry>,
 }
 
 impl Default for RunOptions {
@@ -45,6 +47,7 @@ impl Default for RunOptions {
             out: None,
             strict: false,
             epochs_in_flight: 8,
+            registry: None,
         }
     }
 }
@@ -78,6 +81,7 @@ pub fn run(
     let deliverer = Arc::new(Deliverer::new(plan, bindings, opts.hop_limit, write_lines));
     let out = Arc::new(Mutex::new(opts.out));
     let abort = Arc::new(AtomicBool::new(false));
+    let registry = opts.registry.clone();
     let (entry, clock_start, strict, in_flight) = (
         opts.entry,
         opts.clock_start,
@@ -101,6 +105,7 @@ pub fn run(
             deliverer: deliverer.clone(),
             entry,
             clock_start,
+            registry: registry.clone(),
         };
         let mut handles =
             worker.dataflow::<u64, _, _>(|scope| build(scope, &settings, sink.clone()));

@@ -2,8 +2,9 @@
 //! deterministic order (epoch, input line, trail), so the delivery log is byte-identical for
 //! any number of workers.
 
-use crate::record::{Record, RecordKind};
+use crate::record::{Outcome, Record, RecordKind};
 use crate::report::Report;
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,6 +19,9 @@ pub struct SinkState {
     pub write_error: Option<std::io::Error>,
     /// Set on the first malformed line when the run is `--strict`.
     pub abort_on_malformed: Option<Arc<AtomicBool>>,
+    /// Deliveries counted by (subscriber, via, outcome) during the run, folded into the
+    /// report's string-keyed maps at [`SinkState::finish`].
+    tally: HashMap<(Arc<str>, Arc<str>, Outcome), u64>,
 }
 
 impl SinkState {
@@ -28,14 +32,26 @@ impl SinkState {
             out,
             write_error: None,
             abort_on_malformed: None,
+            tally: HashMap::new(),
         }
     }
 
     /// Sorts and writes one completed epoch.
     pub fn flush(&mut self, mut records: Vec<Record>) {
-        records.sort_by(|a, b| (a.seq, &a.trail).cmp(&(b.seq, &b.trail)));
+        // (seq, trail) is unique but for a 64-bit hash collision; the line breaks such ties.
+        records.sort_by(|a, b| {
+            (a.seq, a.trail)
+                .cmp(&(b.seq, b.trail))
+                .then_with(|| line_of(a).cmp(line_of(b)))
+        });
         for r in &records {
-            self.report.add(r);
+            match &r.kind {
+                RecordKind::Delivery(d) if d.outcome != Outcome::Dropped => {
+                    let key = (d.subscriber.clone(), d.via.clone(), d.outcome);
+                    *self.tally.entry(key).or_default() += 1;
+                }
+                _ => self.report.add(r),
+            }
             match &r.kind {
                 RecordKind::Malformed { .. } => {
                     if let Some(flag) = &self.abort_on_malformed {
@@ -63,11 +79,21 @@ impl SinkState {
 
     /// Flushes the writer.
     pub fn finish(&mut self) {
+        for ((subscriber, via, outcome), n) in self.tally.drain() {
+            self.report.add_deliveries(&subscriber, &via, outcome, n);
+        }
         if let Some(out) = self.out.as_mut() {
             if let Err(e) = out.flush() {
                 self.write_error.get_or_insert(e);
             }
         }
         self.report.malformed.sort_by_key(|m| m.line);
+    }
+}
+
+fn line_of(r: &Record) -> &str {
+    match &r.kind {
+        RecordKind::Delivery(d) => d.line.as_deref().unwrap_or(""),
+        _ => "",
     }
 }
