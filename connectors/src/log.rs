@@ -41,7 +41,7 @@ pub struct LogReader {
 
 /// Why a log cannot be read.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot read event log {path}: {source}")]
+#[error("cannot read event log {path}")]
 pub struct LogError {
     /// The path given.
     pub path: String,

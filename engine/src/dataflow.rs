@@ -174,7 +174,7 @@ pub fn build(scope: Scope<'_, u64>, settings: &Settings, sink: Rc<RefCell<SinkSt
                                 for item in data.drain(..) {
                                     for &e in &edges {
                                         let place = Place::Edge(e);
-                                        let (event, meta) = (item.event.clone(), item.meta.clone());
+                                        let (event, meta) = (item.event.clone(), item.meta);
                                         session.give(Stage::Item(Item {
                                             place,
                                             event,

@@ -9,7 +9,7 @@ pub use crate::logline::delivery_line;
 use crate::logline::event_json;
 use crate::record::{Delivery, Item, Meta, Outcome, Place, Record, RecordKind};
 use crate::service::{Bindings, Reply, Subscriber};
-use crate::ttl::{reply_ttl_exhausted, TTL_EXTENSION};
+use crate::ttl::{reply_ttl_exhausted, ttl_exhausted, TTL_EXTENSION};
 use base64::Engine as _;
 use eventflow_planner::event::{Event, ExtValue};
 use eventflow_planner::plan::{Edge, EdgeKind, NodeKind, Plan, Policy, ReplyTo, Target};
@@ -151,6 +151,32 @@ impl Deliverer {
                     self.call(x as usize, &sent, &edge.policy, edge.kind, &mut meta.clock);
                 match answer {
                     Ok(reply) => {
+                        // A reply its Broker will refuse (TTL exhausted) fails the delivery as a
+                        // whole, as Knative's dispatcher sees the 400 of the reply POST.
+                        if let (Some(r), Some(ReplyTo::Node(n))) = (&reply, &edge.reply) {
+                            let node = &self.plan.nodes[*n as usize];
+                            let exhausted = match &ttl {
+                                Some(t) => ttl_exhausted(t),
+                                None => reply_ttl_exhausted(r),
+                            };
+                            if node.kind == NodeKind::Broker && exhausted {
+                                let f = Failure {
+                                    code: 400,
+                                    body: Vec::new(),
+                                    reason: format!(
+                                        "reply rejected by {}: knativebrokerttl exhausted",
+                                        node.name
+                                    ),
+                                };
+                                let via = self.vias[e as usize].clone();
+                                let dest = self.node_urls[*n as usize].clone();
+                                let ctx = (&edge.policy, &*received, dest.as_str());
+                                self.failed(
+                                    ctx, meta, x as usize, via, attempts, f, &sent, items, records,
+                                );
+                                return;
+                            }
+                        }
                         self.log(
                             &meta,
                             MARK_SUBSCRIBER,
@@ -168,7 +194,8 @@ impl Deliverer {
                     }
                     Err(f) => {
                         let via = self.vias[e as usize].clone();
-                        let ctx = (&edge.policy, &*received);
+                        let dest = self.plan.externals[x as usize].url.clone();
+                        let ctx = (&edge.policy, &*received, dest.as_str());
                         self.failed(
                             ctx, meta, x as usize, via, attempts, f, &sent, items, records,
                         );
@@ -271,7 +298,8 @@ impl Deliverer {
                         records,
                     ),
                     Err(f) => {
-                        let ctx = (&edge.policy, &**original);
+                        let dest = self.plan.externals[x].url.clone();
+                        let ctx = (&edge.policy, &**original, dest.as_str());
                         self.failed(ctx, meta, x, via, attempts, f, &reply, items, records);
                     }
                 }
@@ -285,7 +313,7 @@ impl Deliverer {
     #[allow(clippy::too_many_arguments)]
     fn failed(
         &self,
-        (policy, original): (&Policy, &Event),
+        (policy, original, dest): (&Policy, &Event, &str),
         meta: Meta,
         x: usize,
         via: Arc<str>,
@@ -312,8 +340,7 @@ impl Deliverer {
             sent,
             records,
         );
-        let dest = self.plan.externals[x].url.clone();
-        self.dead_letter(policy, original, &f, &dest, via, meta, items, records);
+        self.dead_letter(policy, original, &f, dest, via, meta, items, records);
     }
 
     /// Sends `original` (decorated with `knativeerror*`) to the policy's dead-letter sink.
@@ -332,7 +359,8 @@ impl Deliverer {
         meta.trail = meta.trail.push(MARK_DEAD_LETTER);
         let Some(target) = policy.dead_letter else {
             let reason = format!("{} (no dead-letter sink)", f.reason);
-            if f.code == 400 && f.reason.contains("knativebrokerttl exhausted") {
+            // Rejections outside a subscriber delivery have no record of their own: count them.
+            if f.reason.starts_with("rejected by") || f.reason.starts_with("reply rejected:") {
                 records.push(record(&meta, RecordKind::Dropped { reason }));
             }
             return;
@@ -407,7 +435,7 @@ impl Deliverer {
                 &json,
             )
         });
-        let mut m = meta.clone();
+        let mut m = *meta;
         m.trail = m.trail.push(mark);
         let d = Delivery {
             subscriber,

@@ -13,11 +13,20 @@ pub const ARRIVAL_EXTENSION: &str = "knativearrivaltime";
 pub const DEFAULT_TTL: i32 = 255;
 
 fn ttl_of(event: &Event) -> Option<i32> {
-    match event.extension(TTL_EXTENSION)? {
+    ttl_value(event.extension(TTL_EXTENSION)?)
+}
+
+fn ttl_value(v: &ExtValue) -> Option<i32> {
+    match v {
         ExtValue::Integer(i) => Some(*i),
         ExtValue::String(s) => s.trim().parse().ok(),
         ExtValue::Boolean(_) => None,
     }
+}
+
+/// True when an event carrying TTL value `ttl` would be rejected by a Broker's ingress.
+pub fn ttl_exhausted(ttl: &ExtValue) -> bool {
+    ttl_value(ttl).is_some_and(|t| t.saturating_sub(1) <= 0)
 }
 
 /// True when `reply`, re-entering a Broker, would be rejected (TTL present and ≤ 1 before the

@@ -29,7 +29,8 @@ pub struct Args {
     /// Namespace of the --into resource.
     #[arg(short = 'n', long)]
     pub namespace: Option<String>,
-    /// Delivery log: one JSON line per subscriber delivery that ended.
+    /// Delivery log: one JSON line per subscriber delivery that ended (`-` for stdout; the
+    /// summary then goes to stderr).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Report: JSON with counts, malformed lines, drops and speed.
@@ -86,17 +87,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 || x.name.ends_with(&format!("/{name}"))
         });
         if !known {
-            eprintln!("warning: --service {name}: no subscriber of that name in the manifests");
+            let services = plan.externals.iter().filter_map(|x| x.service.as_deref());
+            let hint = match eventflow::planner::manifest::did_you_mean(name, services) {
+                Some(s) => format!(" (did you mean `{s}`?)"),
+                None => String::new(),
+            };
+            eprintln!(
+                "warning: --service {name}: no subscriber of that name in the manifests{hint}"
+            );
         }
     }
     let entry = match plan.entry(args.into.as_deref(), args.namespace.as_deref()) {
         Ok(e) => e,
         Err(msg) => bail!("{msg}"),
     };
-    let into = plan.nodes[entry as usize].name.clone();
+    let into = plan.entry_name(entry);
     let clock_start = parse_rfc3339_ms(&args.clock_start)
         .with_context(|| format!("--clock-start `{}` is not RFC 3339", args.clock_start))?;
+    let to_stdout = args.out.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let out: Option<Box<dyn Write + Send>> = match &args.out {
+        Some(_) if to_stdout => Some(Box::new(BufWriter::new(std::io::stdout()))),
         Some(p) => Some(Box::new(BufWriter::new(
             File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
         ))),
@@ -162,8 +172,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if !args.quiet {
+        // With the delivery log on stdout, the summary goes to stderr.
         let table = super::summary::table(&report, &into);
-        let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), table.as_bytes());
+        let _ = if to_stdout {
+            std::io::Write::write_all(&mut std::io::stderr().lock(), table.as_bytes())
+        } else {
+            std::io::Write::write_all(&mut std::io::stdout().lock(), table.as_bytes())
+        };
     }
     if args.strict && !report.malformed.is_empty() {
         eprintln!(

@@ -316,10 +316,20 @@ impl Cx {
 
     /// Reports a missing required field.
     pub fn missing(&mut self, m: &Map<'_>, key: &str) {
+        let path = m.path_of(key);
+        let hint = match key {
+            "subscriber" | "sink" | "reply" | "deadLetterSink" => {
+                format!("add `{key}:` with a `ref:` (apiVersion, kind, name) or a `uri:`")
+            }
+            "broker" => "add `broker: NAME` (or `brokerRef:` to a Broker)".to_string(),
+            "channel" => "add `channel:` with apiVersion, kind and name of the channel".to_string(),
+            "name" => "every resource and reference needs a `name`".to_string(),
+            _ => format!("add `{path}`; see the resource's Knative API reference"),
+        };
         self.error(
             m.line,
-            format!("missing required field `{}`", m.path_of(key)),
-            None,
+            format!("missing required field `{path}`"),
+            Some(hint),
         );
     }
 

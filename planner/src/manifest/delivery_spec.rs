@@ -65,7 +65,7 @@ pub fn delivery(
             Some(r) if r < 0 => cx.error(
                 n.line,
                 format!("`{}` must be ≥ 0, found {r}", m.path_of("retry")),
-                None,
+                Some("`retry` counts retries after the first attempt; 0 means one attempt".into()),
             ),
             Some(r) => match u32::try_from(r).ok().filter(|r| i32::try_from(*r).is_ok()) {
                 Some(r) => spec.retry = Some(r),

@@ -27,11 +27,12 @@ mod suggest;
 mod trigger;
 mod yaml;
 
+pub use suggest::did_you_mean;
 pub use yaml::MAX_ALIAS_NODES;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Origin, Severity};
 use crate::topology::Topology;
-use decode::{did_you_mean, split_api_version, Cx, Map, RefUse};
+use decode::{split_api_version, Cx, Map, RefUse};
 use document::{classify, Class, Kind, Res};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

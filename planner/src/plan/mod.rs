@@ -165,6 +165,17 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The resource a node is the ingress of: `Sequence/ns/name` for a Sequence's first
+    /// channel, `Parallel/ns/name` for a Parallel's ingress channel, else the node's own name.
+    pub fn entry_name(&self, node: NodeId) -> String {
+        let n = &self.nodes[node as usize];
+        match &n.role {
+            NodeRole::SequenceStep(name, 0) => format!("Sequence/{}/{name}", n.namespace),
+            NodeRole::ParallelIngress(name) => format!("Parallel/{}/{name}", n.namespace),
+            _ => n.name.clone(),
+        }
+    }
+
     /// Finds the ingress for `--into KIND/NAME` (kind `broker`, `channel`, `inmemorychannel`,
     /// `sequence`, `parallel`; case-insensitive) in `namespace` (or any namespace when `None`
     /// and the name is unique). With `into = None`: the only Broker.

@@ -204,6 +204,9 @@ impl Plan {
                 }
                 None => from.clone(),
             };
+            if matches!(e.subscriber, Some(Target::Node(_))) {
+                continue; // a hop: never replies, never fails
+            }
             match &e.reply {
                 Some(ReplyTo::Node(n)) => {
                     let _ = writeln!(out, "  {to} -> n{n} [style=dashed, label=\"reply\"];");
@@ -244,7 +247,9 @@ impl Plan {
             .edges
             .iter()
             .map(|e| {
+                let hop = matches!(e.subscriber, Some(Target::Node(_)));
                 let reply = match &e.reply {
+                    _ if hop => serde_json::Value::Null,
                     Some(ReplyTo::Node(n)) => json!({"node": self.nodes[*n as usize].name}),
                     Some(ReplyTo::External(x, via)) => {
                         json!({"deliver": self.externals[*x as usize].name, "via": via})
@@ -262,7 +267,7 @@ impl Plan {
                     "reply": reply,
                     "attempts": d.attempts(),
                     "backoff_delay_ms": d.backoff_delay_ms,
-                    "dead_letter": target(e.policy.dead_letter),
+                    "dead_letter": if hop { None } else { target(e.policy.dead_letter) },
                 })
             })
             .collect();
