@@ -38,6 +38,7 @@
 //! ```
 
 mod api;
+pub mod bench;
 
 pub use api::{load, Engine, Error, Loaded, RunningEngine};
 pub use eventflow_connectors as connectors;

@@ -24,6 +24,12 @@ enum Command {
     Plan(cli::plan::Args),
     /// Replay a JSON Lines CloudEvents log through the topology.
     Replay(cli::replay::Args),
+    /// Replay a log with the event registry on: event types per Broker/channel, declared vs seen.
+    Registry(cli::registry::Args),
+    /// Explain where one event goes: each Trigger's filter trace and the path through the graph.
+    Explain(cli::explain::Args),
+    /// Measure throughput, latency and memory beside baselines (DESIGN.md §8).
+    Bench(cli::bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +38,9 @@ fn main() -> ExitCode {
         Command::Validate(a) => cli::validate::run(a),
         Command::Plan(a) => cli::plan::run(a),
         Command::Replay(a) => cli::replay::run(a),
+        Command::Registry(a) => cli::registry::run(a),
+        Command::Explain(a) => cli::explain::run(a),
+        Command::Bench(a) => cli::bench::run(a),
     };
     match result {
         Ok(code) => code,

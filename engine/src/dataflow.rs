@@ -17,13 +17,13 @@
 use crate::clock::VirtualMs;
 use crate::deliver::Deliverer;
 use crate::input::{parse_chunk, Chunk, Stage};
-use crate::record::{Item, Place, Record, RecordKind};
+use crate::record::{Item, Outcome, Place, Record, RecordKind, Trail};
 use crate::route::RouteIndex;
 use crate::sink::SinkState;
 use crate::ttl::{broker_ingress, TTL_EXTENSION};
 use eventflow_planner::plan::{NodeId, NodeKind};
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::sync::Arc;
 use timely::container::CapacityContainerBuilder;
@@ -200,6 +200,7 @@ pub fn build(scope: Scope<'_, u64>, settings: &Settings, sink: Rc<RefCell<SinkSt
                             for item in data.drain(..) {
                                 d.deliver(item, &mut items, &mut records);
                             }
+                            fold_counts(&mut records);
                             let mut session = output.session(&cap);
                             session.give_iterator(items.drain(..).map(Stage::Item));
                             session.give_iterator(records.drain(..).map(Stage::Record));
@@ -252,4 +253,42 @@ pub fn build(scope: Scope<'_, u64>, settings: &Settings, sink: Rc<RefCell<SinkSt
         )
         .probe_with(&probe);
     Handles { input, probe }
+}
+
+/// Replaces the batch's `Count` records by one `Tally` per epoch (all records of a batch share
+/// its epoch), so the sink on worker 0 sees a handful of records instead of one per delivery.
+fn fold_counts(records: &mut Vec<Record>) {
+    type Key = (usize, usize, Outcome);
+    let mut tally: HashMap<Key, (Arc<str>, Arc<str>, Outcome, u64)> = HashMap::new();
+    let mut epoch = None;
+    records.retain(|r| match &r.kind {
+        RecordKind::Count {
+            subscriber,
+            via,
+            outcome,
+        } => {
+            epoch = Some(r.epoch);
+            let key = (
+                Arc::as_ptr(subscriber) as *const u8 as usize,
+                Arc::as_ptr(via) as *const u8 as usize,
+                *outcome,
+            );
+            tally
+                .entry(key)
+                .or_insert_with(|| (subscriber.clone(), via.clone(), *outcome, 0))
+                .3 += 1;
+            false
+        }
+        _ => true,
+    });
+    if let Some(epoch) = epoch {
+        let counts = tally.into_values().collect();
+        let kind = RecordKind::Tally(counts);
+        records.push(Record {
+            epoch,
+            seq: 0,
+            trail: Trail::ROOT,
+            kind,
+        });
+    }
 }

@@ -424,6 +424,20 @@ impl Deliverer {
         records: &mut Vec<Record>,
     ) {
         let subscriber = self.external_names[x].clone();
+        let mut m = *meta;
+        m.trail = m.trail.push(mark);
+        if !self.write_lines && outcome != Outcome::Dropped {
+            let via = via.clone();
+            records.push(record(
+                &m,
+                RecordKind::Count {
+                    subscriber,
+                    via,
+                    outcome,
+                },
+            ));
+            return;
+        }
         let line = self.write_lines.then(|| {
             let json = event_json(event);
             delivery_line(
@@ -435,8 +449,6 @@ impl Deliverer {
                 &json,
             )
         });
-        let mut m = *meta;
-        m.trail = m.trail.push(mark);
         let d = Delivery {
             subscriber,
             via: via.clone(),

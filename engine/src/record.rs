@@ -140,6 +140,18 @@ pub enum RecordKind {
         /// Why (a short stable phrase, the report groups by it).
         reason: String,
     },
+    /// A delivery that ended well, when no delivery log is written (no line to carry): the
+    /// deliver operator folds these into one [`RecordKind::Tally`] per batch.
+    Count {
+        /// `Kind/namespace/name` or the URL.
+        subscriber: Arc<str>,
+        /// The Trigger, Subscription, step or branch.
+        via: Arc<str>,
+        /// How it ended (never `Dropped`: drops keep their reason in a `Delivery`).
+        outcome: Outcome,
+    },
+    /// Deliveries counted by (subscriber, via, outcome).
+    Tally(Vec<(Arc<str>, Arc<str>, Outcome, u64)>),
     /// Input accounting for one chunk: lines read (non-blank) and events accepted.
     Input {
         /// Non-blank lines read.

@@ -59,6 +59,18 @@ impl Report {
             RecordKind::Dropped { reason } => {
                 *self.dropped.entry(reason.clone()).or_default() += 1;
             }
+            RecordKind::Count {
+                subscriber,
+                via,
+                outcome,
+            } => {
+                self.add_deliveries(subscriber, via, *outcome, 1);
+            }
+            RecordKind::Tally(counts) => {
+                for (subscriber, via, outcome, n) in counts {
+                    self.add_deliveries(subscriber, via, *outcome, *n);
+                }
+            }
             RecordKind::Delivery(d) => {
                 self.add_deliveries(&d.subscriber, &d.via, d.outcome, 1);
                 if d.outcome == Outcome::Dropped {

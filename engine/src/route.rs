@@ -28,7 +28,11 @@ fn required_types(f: &Filter) -> Option<Vec<String>> {
             .map(|(_, v)| vec![v.clone()])
     };
     match f {
-        Filter::Attributes(kv) | Filter::Exact(kv) => from_pairs(kv),
+        Filter::Attributes(kv) => from_pairs(kv),
+        // An `exact` with an empty name or value constrains nothing (Knative drops it).
+        Filter::Exact(kv) if kv.iter().any(|(k, v)| k.is_empty() || v.is_empty()) => None,
+        Filter::Exact(kv) => from_pairs(kv),
+        // `all` fails as soon as a child fails: one type-bound child bounds the whole.
         Filter::All(children) => children.iter().find_map(required_types),
         Filter::Any(children) if !children.is_empty() => {
             let mut all = Vec::new();

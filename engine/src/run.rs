@@ -33,6 +33,9 @@ pub struct RunOptions {
     pub strict: bool,
     /// Epochs (chunks) a worker may have in flight before it waits for the probe.
     pub epochs_in_flight: u64,
+    /// Where workers register their threads, so a sender can wake parked workers at once
+    /// (live engines: microsecond latency instead of the idle park interval).
+    pub wakers: Option<Wakers>,
     /// Feed this event registry while running (`None`, the default: no registry).
     pub registry: Option<crate::registry::Registry>,
 }
@@ -48,6 +51,33 @@ impl Default for RunOptions {
             strict: false,
             epochs_in_flight: 8,
             registry: None,
+            wakers: None,
+        }
+    }
+}
+
+/// The worker threads of a running engine; [`Wakers::wake`] unparks them after a send.
+#[derive(Clone, Debug, Default)]
+pub struct Wakers(Arc<Mutex<Vec<std::thread::Thread>>>);
+
+impl Wakers {
+    /// A new, empty set.
+    pub fn new() -> Wakers {
+        Wakers::default()
+    }
+
+    fn register(&self) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(std::thread::current());
+        }
+    }
+
+    /// Unparks every registered worker (cheap when they are running).
+    pub fn wake(&self) {
+        if let Ok(v) = self.0.lock() {
+            for t in v.iter() {
+                t.unpark();
+            }
         }
     }
 }
@@ -89,8 +119,12 @@ pub fn run(
         opts.epochs_in_flight.max(1),
     );
 
+    let wakers = opts.wakers;
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
         let index = worker.index();
+        if let Some(w) = &wakers {
+            w.register();
+        }
         let writer = if index == 0 {
             out.lock().ok().and_then(|mut o| o.take())
         } else {

@@ -50,6 +50,12 @@ impl SinkState {
                     let key = (d.subscriber.clone(), d.via.clone(), d.outcome);
                     *self.tally.entry(key).or_default() += 1;
                 }
+                RecordKind::Tally(counts) => {
+                    for (subscriber, via, outcome, n) in counts {
+                        let key = (subscriber.clone(), via.clone(), *outcome);
+                        *self.tally.entry(key).or_default() += n;
+                    }
+                }
                 _ => self.report.add(r),
             }
             match &r.kind {

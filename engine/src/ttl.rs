@@ -3,7 +3,7 @@
 
 use crate::clock::{format_rfc3339, VirtualMs};
 use eventflow_planner::event::{Event, ExtValue};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 /// The loop-guard extension.
 pub const TTL_EXTENSION: &str = "knativebrokerttl";
@@ -11,6 +11,29 @@ pub const TTL_EXTENSION: &str = "knativebrokerttl";
 pub const ARRIVAL_EXTENSION: &str = "knativearrivaltime";
 /// `knativebrokerttl` on first entry.
 pub const DEFAULT_TTL: i32 = 255;
+
+static TTL_NAME: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(TTL_EXTENSION));
+static ARRIVAL_NAME: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(ARRIVAL_EXTENSION));
+
+thread_local! {
+    /// The last arrival time formatted on this thread: events of one batch often share it.
+    static LAST_ARRIVAL: std::cell::RefCell<(VirtualMs, Option<Arc<str>>)> =
+        const { std::cell::RefCell::new((0, None)) };
+}
+
+fn arrival(clock: VirtualMs) -> Arc<str> {
+    LAST_ARRIVAL.with(|cell| {
+        let mut last = cell.borrow_mut();
+        match &last.1 {
+            Some(s) if last.0 == clock => s.clone(),
+            _ => {
+                let s: Arc<str> = Arc::from(format_rfc3339(clock));
+                *last = (clock, Some(s.clone()));
+                s
+            }
+        }
+    })
+}
 
 fn ttl_of(event: &Event) -> Option<i32> {
     ttl_value(event.extension(TTL_EXTENSION)?)
@@ -49,9 +72,9 @@ pub fn broker_ingress(event: &Event, clock: VirtualMs) -> Result<Event, String> 
         return Err("knativebrokerttl exhausted".to_string());
     }
     let mut e = event.clone();
-    e.set_extension(TTL_EXTENSION, ExtValue::Integer(ttl));
-    let at = format_rfc3339(clock);
-    e.set_extension(ARRIVAL_EXTENSION, ExtValue::String(Arc::from(at)));
+    e.extensions.reserve(2);
+    e.set_extension_shared(&TTL_NAME, ExtValue::Integer(ttl));
+    e.set_extension_shared(&ARRIVAL_NAME, ExtValue::String(arrival(clock)));
     Ok(e)
 }
 

@@ -14,6 +14,9 @@ use crate::cesql::Expr;
 use crate::event::{Event, ExtValue};
 use std::sync::Arc;
 
+mod trace;
+pub use trace::{FilterTrace, PairTrace, TraceNode};
+
 /// The result of a filter (Knative `eventfilter.FilterResult`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TriState {
@@ -79,42 +82,49 @@ impl Filter {
         match self {
             Filter::None => TriState::NoFilter,
             Filter::Attributes(pairs) => legacy_attributes(pairs, event),
-            Filter::Exact(pairs) => dialect(pairs, event, |have, want| have == want),
-            Filter::Prefix(pairs) => dialect(pairs, event, |have, want| have.starts_with(want)),
-            Filter::Suffix(pairs) => dialect(pairs, event, |have, want| have.ends_with(want)),
-            Filter::All(children) => {
-                let mut last = TriState::NoFilter;
-                for c in children {
-                    last = c.evaluate(event);
-                    if last == TriState::Fail {
-                        return TriState::Fail;
-                    }
-                }
-                last
-            }
-            Filter::Any(children) => {
-                let mut last = TriState::NoFilter;
-                for c in children {
-                    last = c.evaluate(event);
-                    if last == TriState::Pass {
-                        return TriState::Pass;
-                    }
-                }
-                last
-            }
-            Filter::Not(inner) => match inner.evaluate(event) {
-                TriState::Pass => TriState::Fail,
-                TriState::Fail => TriState::Pass,
-                TriState::NoFilter => TriState::NoFilter,
-            },
-            Filter::Cesql(expr, _) => {
-                if expr.matches(event) {
-                    TriState::Pass
-                } else {
-                    TriState::Fail
-                }
-            }
+            Filter::Exact(pairs) => dialect(pairs, event, exact_test),
+            Filter::Prefix(pairs) => dialect(pairs, event, prefix_test),
+            Filter::Suffix(pairs) => dialect(pairs, event, suffix_test),
+            Filter::All(children) => all_of(children.iter().map(|c| c.evaluate(event))),
+            Filter::Any(children) => any_of(children.iter().map(|c| c.evaluate(event))),
+            Filter::Not(inner) => not_of(inner.evaluate(event)),
+            Filter::Cesql(expr, _) => cesql_result(expr, event),
         }
+    }
+}
+
+/// `all`: `Fail` on the first `Fail` (the rest is not evaluated), else the last result;
+/// nothing → `NoFilter`. Shared by [`Filter::evaluate`] and [`Filter::explain`].
+pub(crate) fn all_of(results: impl Iterator<Item = TriState>) -> TriState {
+    let mut last = TriState::NoFilter;
+    for r in results {
+        last = r;
+        if last == TriState::Fail {
+            return TriState::Fail;
+        }
+    }
+    last
+}
+
+/// `any`: `Pass` on the first `Pass` (the rest is not evaluated), else the last result;
+/// nothing → `NoFilter`.
+pub(crate) fn any_of(results: impl Iterator<Item = TriState>) -> TriState {
+    let mut last = TriState::NoFilter;
+    for r in results {
+        last = r;
+        if last == TriState::Pass {
+            return TriState::Pass;
+        }
+    }
+    last
+}
+
+/// `not`: `Pass` ↔ `Fail`, `NoFilter` stays.
+pub(crate) fn not_of(r: TriState) -> TriState {
+    match r {
+        TriState::Pass => TriState::Fail,
+        TriState::Fail => TriState::Pass,
+        TriState::NoFilter => TriState::NoFilter,
     }
 }
 
@@ -123,36 +133,80 @@ fn legacy_attributes(pairs: &[(String, String)], event: &Event) -> TriState {
     if pairs.is_empty() {
         return TriState::NoFilter;
     }
-    for (name, want) in pairs {
-        let Some(have) = lookup_attribute(event, name) else {
-            return TriState::Fail;
-        };
-        let ok = have.with_str(|h| {
-            if want.is_empty() {
-                !h.is_empty()
-            } else {
-                h == want
-            }
-        });
-        if !ok {
-            return TriState::Fail;
-        }
+    if pairs
+        .iter()
+        .all(|(name, want)| legacy_pair(event, name, want))
+    {
+        TriState::Pass
+    } else {
+        TriState::Fail
     }
-    TriState::Pass
+}
+
+/// One key of a legacy `filter.attributes`: present, and `""` → non-empty, else equal.
+pub(crate) fn legacy_pair(event: &Event, name: &str, want: &str) -> bool {
+    let Some(have) = lookup_attribute(event, name) else {
+        return false;
+    };
+    have.with_str(|h| {
+        if want.is_empty() {
+            !h.is_empty()
+        } else {
+            h == want
+        }
+    })
+}
+
+/// The `exact` / `prefix` / `suffix` value test.
+pub(crate) type DialectTest = fn(&str, &str) -> bool;
+
+/// `exact`: equal.
+pub(crate) fn exact_test(have: &str, want: &str) -> bool {
+    have == want
+}
+
+/// `prefix`: starts with.
+pub(crate) fn prefix_test(have: &str, want: &str) -> bool {
+    have.starts_with(want)
+}
+
+/// `suffix`: ends with.
+pub(crate) fn suffix_test(have: &str, want: &str) -> bool {
+    have.ends_with(want)
+}
+
+/// An `exact`/`prefix`/`suffix` map that Knative's materialiser drops (→ `NoFilter`).
+pub(crate) fn dialect_ignored(pairs: &[(String, String)]) -> bool {
+    pairs.is_empty() || pairs.iter().any(|(k, v)| k.is_empty() || v.is_empty())
 }
 
 /// `exact` / `prefix` / `suffix` (knative-semantics.md §2.4).
-fn dialect(pairs: &[(String, String)], event: &Event, test: fn(&str, &str) -> bool) -> TriState {
-    if pairs.is_empty() || pairs.iter().any(|(k, v)| k.is_empty() || v.is_empty()) {
+fn dialect(pairs: &[(String, String)], event: &Event, test: DialectTest) -> TriState {
+    if dialect_ignored(pairs) {
         return TriState::NoFilter;
     }
-    for (name, want) in pairs {
-        match lookup_attribute(event, name) {
-            Some(have) if have.with_str(|h| test(h, want)) => {}
-            _ => return TriState::Fail,
-        }
+    if pairs
+        .iter()
+        .all(|(name, want)| dialect_pair(event, name, want, test))
+    {
+        TriState::Pass
+    } else {
+        TriState::Fail
     }
-    TriState::Pass
+}
+
+/// One key of an `exact`/`prefix`/`suffix` map: present and `test(value, want)`.
+pub(crate) fn dialect_pair(event: &Event, name: &str, want: &str, test: DialectTest) -> bool {
+    lookup_attribute(event, name).is_some_and(|have| have.with_str(|h| test(h, want)))
+}
+
+/// `cesql`: [`Expr::matches`] → `Pass`, otherwise `Fail`.
+pub(crate) fn cesql_result(expr: &Expr, event: &Event) -> TriState {
+    if expr.matches(event) {
+        TriState::Pass
+    } else {
+        TriState::Fail
+    }
 }
 
 /// `time` of an event without one, as Go's zero `time.Time` renders in RFC 3339.

@@ -1,7 +1,11 @@
 //! One file per command.
 
+pub mod bench;
+pub mod explain;
+pub mod explain_print;
 pub mod load;
 pub mod plan;
+pub mod registry;
 pub mod replay;
 pub mod summary;
 pub mod validate;

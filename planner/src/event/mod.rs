@@ -179,6 +179,17 @@ impl Event {
         }
     }
 
+    /// Like [`Event::set_extension`], with a shared name (no allocation for a new name).
+    pub fn set_extension_shared(&mut self, name: &Arc<str>, value: ExtValue) {
+        match self
+            .extensions
+            .binary_search_by(|(n, _)| (**n).cmp(&**name))
+        {
+            Ok(i) => self.extensions[i].1 = value,
+            Err(i) => self.extensions.insert(i, (name.clone(), value)),
+        }
+    }
+
     /// Removes extension `name` and returns its value, if it was present.
     pub fn remove_extension(&mut self, name: &str) -> Option<ExtValue> {
         match self.extensions.binary_search_by(|(n, _)| (**n).cmp(name)) {

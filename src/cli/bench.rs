@@ -1,0 +1,375 @@
+//! `eventflow bench -f PATH... [--events N] [--workers N] [--size small|2k|20k] [--types K]
+//! [--sample LOG.jsonl] [--triggers-sweep 1,100,10000] [--rate EV/S,...] [--json]
+//! [--report-dir DIR]`: throughput of a topology beside its baselines, a Trigger-count sweep
+//! with memory per Trigger, and open-loop latency through the library API (DESIGN.md §8).
+
+mod output;
+mod plot;
+mod sweep;
+
+use anyhow::{bail, Context};
+use eventflow::bench::baseline::{
+    engine_replay, parse_and_route, parse_events, parse_value, reader_only, split_lines, Lookup,
+    SharedLog,
+};
+use eventflow::bench::latency::{open_loop, peak_rate, LatencyPoint};
+use eventflow::bench::median;
+use eventflow::bench::memory::rss;
+use eventflow::bench::workload::{self, generate_log, parse_sample, sweep_plan, Size, Source};
+use eventflow::planner::plan::{NodeId, Plan};
+use eventflow::Bindings;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Arguments of `bench`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Manifest files or folders (default: one Broker with --types exact-type Triggers).
+    #[arg(short = 'f', long = "filename", num_args = 1..)]
+    pub files: Vec<PathBuf>,
+    /// Where the events enter: broker/NAME, channel/NAME, … (default: the only Broker).
+    #[arg(long)]
+    pub into: Option<String>,
+    /// Namespace of the --into resource.
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+    /// Events in the generated log.
+    #[arg(long, default_value_t = 200_000)]
+    pub events: usize,
+    /// Engine workers: the engine is measured on 1 and on this many workers.
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// Size of generated events: small (~400 B), 2k, 20k.
+    #[arg(long, default_value = "small")]
+    pub size: Size,
+    /// Number of distinct event types in generated events.
+    #[arg(long, default_value_t = 100)]
+    pub types: usize,
+    /// Cycle through the events of this JSON Lines log (fresh ids) instead of generating.
+    #[arg(long)]
+    pub sample: Option<PathBuf>,
+    /// Trigger counts of the sweep (one Broker, N exact-type Triggers, one match per event).
+    #[arg(long, value_delimiter = ',', default_value = "1,100,10000")]
+    pub triggers_sweep: Vec<usize>,
+    /// Skip the Trigger sweep.
+    #[arg(long)]
+    pub no_sweep: bool,
+    /// Offered rates for the latency runs, events/s (default: 10 %, 50 %, 90 % of the peak).
+    #[arg(long, value_delimiter = ',')]
+    pub rate: Vec<f64>,
+    /// Skip the latency runs.
+    #[arg(long)]
+    pub no_latency: bool,
+    /// Seconds of traffic per latency run.
+    #[arg(long, default_value_t = 2.0)]
+    pub latency_seconds: f64,
+    /// Runs per variant (interleaved; the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Print JSON instead of the markdown tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Write report.md, report.json and SVG plots into this folder.
+    #[arg(long)]
+    pub report_dir: Option<PathBuf>,
+    /// Internal: measure the memory of an N-Trigger sweep topology in this process.
+    #[arg(long, hide = true)]
+    pub probe_memory: Option<usize>,
+}
+
+/// One measured variant: what it processed and its run times.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Name in the table.
+    pub name: String,
+    /// Events per run.
+    pub events: u64,
+    /// Bytes per run.
+    pub bytes: u64,
+    /// Deliveries per run (routing variants).
+    pub deliveries: Option<u64>,
+    /// Seconds of each run.
+    pub secs: Vec<f64>,
+}
+
+impl Row {
+    /// Median events/s.
+    pub fn eps(&self) -> f64 {
+        self.events as f64 / median(&self.secs).max(1e-12)
+    }
+    /// Median MB/s (10^6 bytes).
+    pub fn mbps(&self) -> f64 {
+        self.bytes as f64 / 1e6 / median(&self.secs).max(1e-12)
+    }
+}
+
+/// One point of the Trigger sweep.
+#[derive(Debug, Clone)]
+pub struct SweepPoint {
+    /// Triggers on the Broker.
+    pub triggers: usize,
+    /// Planner compile time (YAML → Plan), ms.
+    pub compile_ms: f64,
+    /// Engine replay, 1 worker.
+    pub row: Row,
+    /// Peak RSS growth while replaying, plan included, in a fresh process (bytes), if measured.
+    pub peak_bytes: Option<u64>,
+}
+
+/// Everything one bench run measured.
+#[derive(Debug, Clone, Default)]
+pub struct Results {
+    /// What ran: topology, ingress, log.
+    pub setup: Vec<(String, String)>,
+    /// Baselines and engine rows.
+    pub rows: Vec<Row>,
+    /// The Trigger sweep.
+    pub sweep: Vec<SweepPoint>,
+    /// Closed-loop peak through the library API, events/s.
+    pub api_peak: Option<f64>,
+    /// Open-loop latency points.
+    pub latency: Vec<LatencyPoint>,
+    /// Peak RSS of this process, bytes.
+    pub peak_rss: u64,
+}
+
+fn time<T>(f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<(f64, T)> {
+    let t = Instant::now();
+    let v = f()?;
+    Ok((t.elapsed().as_secs_f64(), v))
+}
+
+/// Runs the benchmark.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(n) = args.probe_memory {
+        return sweep::probe_memory(n, &args);
+    }
+    let (plan, entry, topo_name) = if args.files.is_empty() {
+        let plan = sweep_plan(args.types.max(1)).map_err(anyhow::Error::msg)?;
+        let name = format!(
+            "generated: 1 Broker, {} exact-type Triggers",
+            args.types.max(1)
+        );
+        (plan, 0, name)
+    } else {
+        let Some((_, plan)) = super::load::load(&args.files) else {
+            return Ok(ExitCode::from(1));
+        };
+        let entry = plan
+            .entry(args.into.as_deref(), args.namespace.as_deref())
+            .map_err(anyhow::Error::msg)?;
+        let files: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
+        (plan, entry, files.join(" "))
+    };
+    let source = match &args.sample {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let (events, bad) = parse_sample(&text);
+            if events.is_empty() {
+                bail!("{}: no valid CloudEvent to sample", path.display());
+            }
+            if bad > 0 {
+                eprintln!(
+                    "warning: {}: {bad} malformed line(s) skipped",
+                    path.display()
+                );
+            }
+            Source::Sample(Arc::new(events))
+        }
+        None => Source::Generated {
+            size: args.size,
+            types: args.types.max(1),
+        },
+    };
+    let log = SharedLog(generate_log(&source, args.events).into());
+    let mut res = Results::default();
+    let into = plan.nodes[entry as usize].name.clone();
+    res.setup = vec![
+        ("topology".into(), topo_name),
+        ("ingress".into(), into),
+        ("events".into(), args.events.to_string()),
+        ("log".into(), describe_log(&args, &log)),
+        (
+            "runs".into(),
+            format!("{} (interleaved; median)", args.runs.max(1)),
+        ),
+        ("machine".into(), machine()),
+    ];
+    res.rows = baselines(&args, &plan, entry, &log)?;
+    if !args.no_sweep {
+        res.sweep = sweep::sweep(&args)?;
+    }
+    if !args.no_latency {
+        latency(&args, &plan, entry, &source, &mut res)?;
+    }
+    res.peak_rss = rss().peak;
+    let markdown = output::markdown(&res);
+    let json = output::json(&res);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else {
+        print!("{markdown}");
+    }
+    if let Some(dir) = &args.report_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let mut md = markdown.clone();
+        if !res.sweep.is_empty() {
+            plot::throughput(&res.sweep, &dir.join("throughput-vs-triggers.svg"))?;
+            md.push_str("\n![throughput vs Triggers](throughput-vs-triggers.svg)\n");
+        }
+        if !res.latency.is_empty() {
+            plot::latency(&res.latency, &dir.join("latency-vs-rate.svg"))?;
+            md.push_str("\n![latency vs offered rate](latency-vs-rate.svg)\n");
+        }
+        std::fs::write(dir.join("report.md"), md)?;
+        std::fs::write(
+            dir.join("report.json"),
+            serde_json::to_string_pretty(&json)? + "\n",
+        )?;
+        eprintln!("report written to {}", dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe_log(args: &Args, log: &SharedLog) -> String {
+    let avg = log.0.len() as f64 / args.events.max(1) as f64;
+    let what = match &args.sample {
+        Some(p) => format!("sampled from {} (fresh ids)", p.display()),
+        None => format!(
+            "generated, size {}, {} types",
+            args.size.as_str(),
+            args.types
+        ),
+    };
+    format!(
+        "{what}; {:.1} MB, {avg:.0} B/event",
+        log.0.len() as f64 / 1e6
+    )
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("{cpu}, {cores} core(s)")
+}
+
+type Variant<'a> = Box<dyn Fn() -> anyhow::Result<(u64, Option<u64>)> + 'a>;
+
+/// The baselines and the engine, interleaved, `runs` rounds.
+fn baselines(args: &Args, plan: &Plan, entry: NodeId, log: &SharedLog) -> anyhow::Result<Vec<Row>> {
+    let shared = Arc::new(plan.clone());
+    let bindings = Bindings::new();
+    let mut variants: Vec<(String, Variant<'_>)> = vec![
+        (
+            "read + split lines".into(),
+            Box::new(|| Ok((split_lines(&log.0), None))),
+        ),
+        (
+            "log reader thread (chunks)".into(),
+            Box::new(|| Ok((reader_only(log)?, None))),
+        ),
+        (
+            "serde_json::Value parse".into(),
+            Box::new(|| Ok((parse_value(&log.0), None))),
+        ),
+        (
+            "parse_event (eventflow)".into(),
+            Box::new(|| Ok((parse_events(&log.0), None))),
+        ),
+        (
+            "hand loop: parse + RouteIndex".into(),
+            Box::new(|| {
+                let (e, d) = parse_and_route(&log.0, plan, entry, Lookup::Indexed);
+                Ok((e, Some(d)))
+            }),
+        ),
+    ];
+    if plan.edges.len() <= 1000 {
+        variants.push((
+            "hand loop: parse + naive filters".into(),
+            Box::new(|| {
+                let (e, d) = parse_and_route(&log.0, plan, entry, Lookup::Naive);
+                Ok((e, Some(d)))
+            }),
+        ));
+    }
+    let mut workers = vec![1];
+    if args.workers > 1 {
+        workers.push(args.workers);
+    }
+    for w in workers {
+        let (shared, bindings) = (shared.clone(), &bindings);
+        variants.push((
+            format!("engine replay, {w} worker(s)"),
+            Box::new(move || {
+                let r = engine_replay(shared.clone(), bindings, log, entry, w)?;
+                Ok((r.events_read, Some(r.deliveries)))
+            }),
+        ));
+    }
+    let mut rows: Vec<Row> = variants
+        .iter()
+        .map(|(name, _)| Row {
+            name: name.clone(),
+            events: 0,
+            bytes: log.0.len() as u64,
+            deliveries: None,
+            secs: Vec::new(),
+        })
+        .collect();
+    for round in 0..args.runs.max(1) {
+        for (row, (name, f)) in rows.iter_mut().zip(&variants) {
+            eprintln!("run {}/{}: {name}", round + 1, args.runs.max(1));
+            let (secs, (events, deliveries)) = time(f)?;
+            row.secs.push(secs);
+            row.events = events;
+            row.deliveries = deliveries;
+        }
+    }
+    Ok(rows)
+}
+
+/// Closed-loop peak through the library API, then open-loop runs at the offered rates.
+fn latency(
+    args: &Args,
+    plan: &Plan,
+    entry: NodeId,
+    source: &Source,
+    res: &mut Results,
+) -> anyhow::Result<()> {
+    let into = plan
+        .entries
+        .iter()
+        .find(|(_, id)| *id == entry)
+        .map(|(name, _)| name.clone())
+        .context("the ingress has no entry name")?;
+    let templates: Vec<_> = (0..args.events.clamp(1, 1024))
+        .map(|i| workload::event(source, i))
+        .collect();
+    let n_peak = args.events.clamp(1, 200_000);
+    eprintln!("latency: closed-loop peak over {n_peak} events");
+    let peak = peak_rate(plan, &into, &templates, n_peak, 1)?;
+    res.api_peak = Some(peak);
+    let rates: Vec<f64> = if args.rate.is_empty() {
+        vec![0.1 * peak, 0.5 * peak, 0.9 * peak]
+    } else {
+        args.rate.clone()
+    };
+    for rate in rates {
+        let n = ((rate * args.latency_seconds) as usize).clamp(100, 2_000_000);
+        eprintln!("latency: {n} events at {rate:.0} events/s");
+        res.latency
+            .push(open_loop(plan, &into, &templates, n, rate, 1)?);
+    }
+    Ok(())
+}

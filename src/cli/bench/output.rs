@@ -1,0 +1,255 @@
+//! The bench results as markdown tables and as JSON.
+
+use super::{Results, Row, SweepPoint};
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+
+/// A ratio against its target: (label, measured, target text, met).
+struct Target {
+    label: String,
+    value: String,
+    target: &'static str,
+    met: Option<bool>,
+}
+
+fn find<'a>(res: &'a Results, prefix: &str) -> Option<&'a Row> {
+    res.rows.iter().find(|r| r.name.starts_with(prefix))
+}
+
+fn engine(res: &Results, workers: usize) -> Option<&Row> {
+    find(res, &format!("engine replay, {workers} worker"))
+}
+
+/// (peak growth of the largest sweep point − of the smallest) / (Trigger difference), bytes.
+pub fn memory_per_trigger(sweep: &[SweepPoint]) -> Option<f64> {
+    let lo = sweep.iter().min_by_key(|p| p.triggers)?;
+    let hi = sweep.iter().max_by_key(|p| p.triggers)?;
+    let (a, b) = (lo.peak_bytes?, hi.peak_bytes?);
+    (hi.triggers > lo.triggers)
+        .then(|| (b as f64 - a as f64).max(0.0) / (hi.triggers - lo.triggers) as f64)
+}
+
+fn targets(res: &Results) -> Vec<Target> {
+    let mut t = Vec::new();
+    let ratio = |label: &str, a: Option<&Row>, b: Option<&Row>, min: f64, text| {
+        let (a, b) = (a?, b?);
+        let r = a.eps() / b.eps().max(1e-12);
+        Some(Target {
+            label: label.to_string(),
+            value: format!("{r:.2}"),
+            target: text,
+            met: Some(r >= min),
+        })
+    };
+    let e1 = engine(res, 1);
+    let ew = res
+        .rows
+        .iter()
+        .rfind(|r| r.name.starts_with("engine replay") && !r.name.contains(" 1 worker"));
+    t.extend(ratio(
+        "engine 1 worker ÷ serde_json::Value parse",
+        e1,
+        find(res, "serde_json"),
+        0.5,
+        "≥ 0.50",
+    ));
+    t.extend(ratio(
+        "engine 1 worker ÷ hand loop (parse + RouteIndex)",
+        e1,
+        find(res, "hand loop: parse + RouteIndex"),
+        0.7,
+        "≥ 0.70",
+    ));
+    if let Some(ew) = ew {
+        let label = format!(
+            "{} ÷ engine 1 worker",
+            ew.name.trim_start_matches("engine replay, ")
+        );
+        t.extend(ratio(&label, Some(ew), e1, 1.7, "≥ 1.70"));
+    }
+    let lo = res.sweep.iter().min_by_key(|p| p.triggers);
+    let hi = res.sweep.iter().max_by_key(|p| p.triggers);
+    if let (Some(lo), Some(hi)) = (lo, hi) {
+        if hi.triggers > lo.triggers {
+            let label = format!(
+                "events/s at {} ÷ at {} Trigger(s)",
+                hi.triggers, lo.triggers
+            );
+            t.extend(ratio(&label, Some(&hi.row), Some(&lo.row), 0.7, "≥ 0.70"));
+        }
+    }
+    if let Some(m) = memory_per_trigger(&res.sweep) {
+        t.push(Target {
+            label: "memory per Trigger (peak RSS growth)".into(),
+            value: format!("{m:.0} B"),
+            target: "≤ 1024 B",
+            met: Some(m <= 1024.0),
+        });
+    }
+    if let (Some(peak), Some(p)) = (res.api_peak, half_peak(res)) {
+        t.push(Target {
+            label: format!("p99 latency at {:.0} % of peak", 100.0 * p.offered / peak),
+            value: format!("{:.0} µs", p.p99_us),
+            target: "≤ 250 µs",
+            met: Some(p.p99_us <= 250.0),
+        });
+    }
+    t
+}
+
+/// The latency point whose offered rate is closest to half of the peak.
+fn half_peak(res: &Results) -> Option<&eventflow::bench::latency::LatencyPoint> {
+    let peak = res.api_peak?;
+    res.latency.iter().min_by(|a, b| {
+        (a.offered - peak / 2.0)
+            .abs()
+            .total_cmp(&(b.offered - peak / 2.0).abs())
+    })
+}
+
+fn count(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.2}M", x / 1e6)
+    } else if x >= 1e3 {
+        format!("{:.1}k", x / 1e3)
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+/// The markdown report.
+pub fn markdown(res: &Results) -> String {
+    let mut s = String::from("## eventflow bench\n\n| setup | |\n|---|---|\n");
+    for (k, v) in &res.setup {
+        let _ = writeln!(s, "| {k} | {v} |");
+    }
+    let e1 = engine(res, 1).map(Row::eps);
+    s.push_str("\n### Throughput (median of the runs)\n\n");
+    s.push_str("| variant | events/s | MB/s | deliveries | engine 1 worker ÷ this |\n");
+    s.push_str("|---|---:|---:|---:|---:|\n");
+    for r in &res.rows {
+        let ratio = e1.map_or("".into(), |e| format!("{:.2}", e / r.eps().max(1e-12)));
+        let d = r.deliveries.map_or("".into(), |d| d.to_string());
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.0} | {d} | {ratio} |",
+            r.name,
+            count(r.eps()),
+            r.mbps()
+        );
+    }
+    let t = targets(res);
+    if !t.is_empty() {
+        s.push_str("\n### Ratios against the targets (DESIGN.md §8)\n\n");
+        s.push_str("| ratio | measured | target | met |\n|---|---:|---:|---|\n");
+        for t in &t {
+            let met = match t.met {
+                Some(true) => "yes",
+                Some(false) => "**no**",
+                None => "",
+            };
+            let _ = writeln!(s, "| {} | {} | {} | {met} |", t.label, t.value, t.target);
+        }
+    }
+    if !res.sweep.is_empty() {
+        let base = res
+            .sweep
+            .iter()
+            .min_by_key(|p| p.triggers)
+            .map(|p| p.row.eps());
+        s.push_str("\n### Trigger sweep (1 Broker, N exact-type Triggers, one match per event, 1 worker)\n\n");
+        s.push_str(
+            "| Triggers | compile ms | events/s | ÷ fewest | deliveries | peak RSS growth |\n",
+        );
+        s.push_str("|---:|---:|---:|---:|---:|---:|\n");
+        for p in &res.sweep {
+            let rel = base.map_or("".into(), |b| format!("{:.2}", p.row.eps() / b.max(1e-12)));
+            let mem = p
+                .peak_bytes
+                .map_or("n/a".into(), |b| format!("{:.1} MiB", b as f64 / 1048576.0));
+            let d = p.row.deliveries.map_or("".into(), |d| d.to_string());
+            let _ = writeln!(
+                s,
+                "| {} | {:.1} | {} | {rel} | {d} | {mem} |",
+                p.triggers,
+                p.compile_ms,
+                count(p.row.eps())
+            );
+        }
+    }
+    if let Some(peak) = res.api_peak {
+        let _ = write!(
+            s,
+            "\n### Latency (library API `send` → subscriber call, open loop, 1 worker; closed-loop peak {}/s)\n\n",
+            count(peak)
+        );
+        s.push_str("| offered events/s | % of peak | sent | received | p50 µs | p99 µs | p99.9 µs | max µs |\n");
+        s.push_str("|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for p in &res.latency {
+            let _ = writeln!(
+                s,
+                "| {} | {:.0} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                count(p.offered),
+                100.0 * p.offered / peak.max(1e-12),
+                p.sent,
+                p.received,
+                p.p50_us,
+                p.p99_us,
+                p.p999_us,
+                p.max_us
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\npeak RSS of the bench process: {:.1} MiB",
+        res.peak_rss as f64 / 1048576.0
+    );
+    s
+}
+
+fn row_json(r: &Row) -> Value {
+    json!({
+        "name": r.name,
+        "events": r.events,
+        "bytes": r.bytes,
+        "deliveries": r.deliveries,
+        "seconds": r.secs,
+        "events_per_second": r.eps(),
+        "mb_per_second": r.mbps(),
+    })
+}
+
+/// The JSON report (same content as the markdown, unrounded).
+pub fn json(res: &Results) -> Value {
+    let setup: serde_json::Map<String, Value> = res
+        .setup
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    let ratios: Vec<Value> = targets(res)
+        .into_iter()
+        .map(|t| json!({"ratio": t.label, "measured": t.value, "target": t.target, "met": t.met}))
+        .collect();
+    json!({
+        "setup": setup,
+        "throughput": res.rows.iter().map(row_json).collect::<Vec<_>>(),
+        "ratios": ratios,
+        "sweep": res.sweep.iter().map(|p| json!({
+            "triggers": p.triggers,
+            "compile_ms": p.compile_ms,
+            "engine": row_json(&p.row),
+            "peak_rss_growth_bytes": p.peak_bytes,
+        })).collect::<Vec<_>>(),
+        "memory_per_trigger_bytes": memory_per_trigger(&res.sweep),
+        "latency": {
+            "api_peak_events_per_second": res.api_peak,
+            "points": res.latency.iter().map(|p| json!({
+                "offered": p.offered, "sent_rate": p.sent_rate, "sent": p.sent,
+                "received": p.received, "p50_us": p.p50_us, "p99_us": p.p99_us,
+                "p999_us": p.p999_us, "max_us": p.max_us,
+            })).collect::<Vec<_>>(),
+        },
+        "peak_rss_bytes": res.peak_rss,
+    })
+}

@@ -1,0 +1,146 @@
+//! A seconds-long smoke of `eventflow bench`: the output has every section, row and field.
+//! No timing assertions (timing goals live in the benchmark itself, DESIGN.md §7).
+
+use std::process::Command;
+
+fn bench(args: &[&str]) -> (String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_eventflow"))
+        .arg("bench")
+        .args([
+            "--events",
+            "300",
+            "--runs",
+            "1",
+            "--latency-seconds",
+            "0.05",
+        ])
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run eventflow bench");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "bench failed:\n{stdout}\n{stderr}");
+    (stdout, stderr)
+}
+
+#[test]
+fn json_report_has_every_section_and_the_plots() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report_dir = dir.path().join("report");
+    let (stdout, _) = bench(&[
+        "--triggers-sweep",
+        "1,10",
+        "--json",
+        "--report-dir",
+        report_dir.to_str().expect("utf-8 path"),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is JSON");
+    let names: Vec<&str> = v["throughput"]
+        .as_array()
+        .expect("throughput rows")
+        .iter()
+        .map(|r| r["name"].as_str().unwrap_or(""))
+        .collect();
+    for want in [
+        "read + split lines",
+        "log reader thread (chunks)",
+        "serde_json::Value parse",
+        "parse_event (eventflow)",
+        "hand loop: parse + RouteIndex",
+        "hand loop: parse + naive filters",
+        "engine replay, 1 worker(s)",
+        "engine replay, 2 worker(s)",
+    ] {
+        assert!(names.contains(&want), "missing row {want}: {names:?}");
+    }
+    for row in v["throughput"].as_array().into_iter().flatten() {
+        assert_eq!(row["events"], 300, "{row}");
+        assert!(row["events_per_second"].as_f64().is_some_and(|x| x > 0.0));
+        assert!(row["mb_per_second"].as_f64().is_some());
+    }
+    // Every generated event matches exactly one of the 100 default Triggers.
+    let engine = &v["throughput"][6];
+    assert_eq!(engine["deliveries"], 300, "{engine}");
+    assert_eq!(v["throughput"][4]["deliveries"], 300);
+    let ratios: Vec<&str> = v["ratios"]
+        .as_array()
+        .expect("ratios")
+        .iter()
+        .map(|r| r["ratio"].as_str().unwrap_or(""))
+        .collect();
+    assert!(
+        ratios.iter().any(|r| r.contains("serde_json")),
+        "{ratios:?}"
+    );
+    assert!(ratios.iter().any(|r| r.contains("hand loop")), "{ratios:?}");
+    assert!(
+        ratios.iter().any(|r| r.contains("÷ engine 1 worker")),
+        "{ratios:?}"
+    );
+    assert!(
+        ratios.iter().any(|r| r.contains("at 10 ÷ at 1")),
+        "{ratios:?}"
+    );
+    assert!(
+        ratios.iter().any(|r| r.contains("p99 latency")),
+        "{ratios:?}"
+    );
+    let sweep = v["sweep"].as_array().expect("sweep");
+    assert_eq!(sweep.len(), 2);
+    assert_eq!(sweep[1]["triggers"], 10);
+    assert_eq!(sweep[1]["engine"]["deliveries"], 300);
+    let points = v["latency"]["points"].as_array().expect("latency points");
+    assert_eq!(points.len(), 3);
+    for p in points {
+        for field in ["offered", "p50_us", "p99_us", "p999_us", "max_us"] {
+            assert!(p[field].as_f64().is_some(), "{field} in {p}");
+        }
+        assert_eq!(p["sent"], p["received"], "{p}");
+    }
+    assert!(v["latency"]["api_peak_events_per_second"]
+        .as_f64()
+        .is_some());
+    for file in [
+        "report.md",
+        "report.json",
+        "throughput-vs-triggers.svg",
+        "latency-vs-rate.svg",
+    ] {
+        let text = std::fs::read_to_string(report_dir.join(file)).expect(file);
+        assert!(!text.is_empty(), "{file} is empty");
+    }
+    let svg = std::fs::read_to_string(report_dir.join("latency-vs-rate.svg")).unwrap_or_default();
+    assert!(svg.starts_with("<svg"), "not an SVG");
+}
+
+#[test]
+fn markdown_tables_on_a_sampled_real_log() {
+    let (stdout, _) = bench(&[
+        "-f",
+        "examples/github/topology.yaml",
+        "--sample",
+        "examples/github/events.jsonl",
+        "--workers",
+        "1",
+        "--no-sweep",
+        "--rate",
+        "500",
+    ]);
+    for want in [
+        "## eventflow bench",
+        "| ingress | Broker/default/github |",
+        "sampled from examples/github/events.jsonl",
+        "### Throughput",
+        "| serde_json::Value parse |",
+        "| hand loop: parse + RouteIndex |",
+        "| engine replay, 1 worker(s) |",
+        "### Ratios against the targets",
+        "### Latency",
+        "| p50 µs | p99 µs | p99.9 µs |",
+    ] {
+        assert!(stdout.contains(want), "missing `{want}` in:\n{stdout}");
+    }
+    assert!(!stdout.contains("### Trigger sweep"), "{stdout}");
+    assert!(!stdout.contains("2 worker(s)"), "{stdout}");
+}
