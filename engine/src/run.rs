@@ -4,7 +4,7 @@
 use crate::clock::VirtualMs;
 use crate::dataflow::{build, Settings};
 use crate::deliver::Deliverer;
-use crate::input::Chunk;
+use crate::input::{Chunk, ChunkBody};
 use crate::report::Report;
 use crate::service::Bindings;
 use crate::sink::SinkState;
@@ -16,6 +16,10 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use timely::CommunicationConfig;
+
+/// Live events batched into one epoch at most.
+const MAX_EVENTS_PER_EPOCH: usize = 1024;
 
 /// How to run.
 pub struct RunOptions {
@@ -36,6 +40,9 @@ pub struct RunOptions {
     /// Where workers register their threads, so a sender can wake parked workers at once
     /// (live engines: microsecond latency instead of the idle park interval).
     pub wakers: Option<Wakers>,
+    /// Timely's communication: threads of one process (default), the same serializing every
+    /// exchanged record (a test guard for cluster mode), or one process of a cluster.
+    pub communication: Communication,
     /// Feed this event registry while running (`None`, the default: no registry).
     pub registry: Option<crate::registry::Registry>,
 }
@@ -52,8 +59,30 @@ impl Default for RunOptions {
             epochs_in_flight: 8,
             registry: None,
             wakers: None,
+            communication: Communication::Process,
         }
     }
+}
+
+/// How the workers of a run talk to each other (timely's `CommunicationConfig`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Communication {
+    /// `workers` threads in this process, records passed without serializing.
+    #[default]
+    Process,
+    /// `workers` threads in this process, every exchanged record serialized (bincode) as in a
+    /// cluster: catches types that would not cross processes.
+    ProcessBinary,
+    /// Process `process` of a cluster whose processes listen at `addresses` (`host:port`, one
+    /// per process, the same list everywhere), each with `workers` threads. Process `p` replays
+    /// the chunks `i` with `i % addresses.len() == p`; global worker 0 (process 0) writes the
+    /// delivery log and holds the report.
+    Cluster {
+        /// This process's index.
+        process: usize,
+        /// Every process's address.
+        addresses: Vec<String>,
+    },
 }
 
 /// The worker threads of a running engine; [`Wakers::wake`] unparks them after a send.
@@ -120,7 +149,26 @@ pub fn run(
     );
 
     let wakers = opts.wakers;
-    let guards = timely::execute(timely::Config::process(workers), move |worker| {
+    let (communication, share) = match opts.communication {
+        Communication::Process => (CommunicationConfig::Process(workers), None),
+        Communication::ProcessBinary => (CommunicationConfig::ProcessBinary(workers), None),
+        Communication::Cluster { process, addresses } => {
+            let n = addresses.len().max(1) as u64;
+            let config = CommunicationConfig::Cluster {
+                threads: workers,
+                process,
+                addresses,
+                report: false,
+                zerocopy: false,
+            };
+            (config, Some((process as u64, n)))
+        }
+    };
+    let config = timely::Config {
+        communication,
+        worker: timely::WorkerConfig::default(),
+    };
+    let guards = timely::execute(config, move |worker| {
         let index = worker.index();
         if let Some(w) = &wakers {
             w.register();
@@ -155,13 +203,35 @@ pub fn run(
                 }
             }
             match chunks.try_recv() {
-                Ok(chunk) => {
-                    let idx = chunk.index;
-                    if idx > *handles.input.time() {
-                        handles.input.advance_to(idx);
+                // In a cluster each process takes its share of the log's chunks.
+                Ok(chunk) if share.is_some_and(|(p, n)| chunk.index % n != p) => continue,
+                Ok(mut chunk) => {
+                    // Live sends arrive one event per chunk: batch what is already waiting
+                    // into one epoch (per-epoch overhead dominates single events).
+                    let mut next = None;
+                    if let ChunkBody::Events(events) = &mut chunk.body {
+                        while events.len() < MAX_EVENTS_PER_EPOCH {
+                            match chunks.try_recv() {
+                                Ok(Chunk {
+                                    body: ChunkBody::Events(more),
+                                    ..
+                                }) => events.extend(more),
+                                Ok(other) => {
+                                    next = Some(other);
+                                    break;
+                                }
+                                Err(_) => break,
+                            }
+                        }
                     }
-                    handles.input.send(chunk);
-                    last = Some(idx);
+                    for chunk in std::iter::once(chunk).chain(next) {
+                        let idx = chunk.index;
+                        if idx > *handles.input.time() {
+                            handles.input.advance_to(idx);
+                        }
+                        handles.input.send(chunk);
+                        last = Some(idx);
+                    }
                     worker.step();
                 }
                 Err(TryRecvError::Empty) => {

@@ -3,7 +3,7 @@
 use anyhow::{bail, Context};
 use eventflow::connectors::log::{read_log, CHUNK_LINES};
 use eventflow::engine::clock::parse_rfc3339_ms;
-use eventflow::engine::run::{run as run_engine, RunOptions};
+use eventflow::engine::run::{run as run_engine, Communication, RunOptions};
 use eventflow::{Bindings, Builtin};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fs::File;
@@ -54,6 +54,18 @@ pub struct Args {
     /// Print no summary table.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Cluster mode: number of processes (timely's cluster; needs --process and --hostfile).
+    #[arg(long, default_value_t = 1)]
+    pub processes: usize,
+    /// Cluster mode: this process's index, 0..processes. Process 0 writes --out and --report.
+    #[arg(long, default_value_t = 0)]
+    pub process: usize,
+    /// Cluster mode: a file with one `host:port` per process, the same on every process.
+    #[arg(long)]
+    pub hostfile: Option<PathBuf>,
+    /// Serialize every record exchanged between workers, as a cluster would (a test guard).
+    #[arg(long, hide = true)]
+    pub binary_exchange: bool,
 }
 
 fn parse_bindings(specs: &[String]) -> anyhow::Result<Bindings> {
@@ -102,10 +114,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(msg) => bail!("{msg}"),
     };
     let into = plan.entry_name(entry);
+    let communication = communication(&args)?;
     let clock_start = parse_rfc3339_ms(&args.clock_start)
         .with_context(|| format!("--clock-start `{}` is not RFC 3339", args.clock_start))?;
     let to_stdout = args.out.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    // In a cluster, process 0 holds the delivery log, the report and the summary.
+    let leader = args.process == 0;
     let out: Option<Box<dyn Write + Send>> = match &args.out {
+        Some(_) if !leader => None,
         Some(_) if to_stdout => Some(Box::new(BufWriter::new(std::io::stdout()))),
         Some(p) => Some(Box::new(BufWriter::new(
             File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
@@ -139,6 +155,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         hop_limit: args.hop_limit,
         out,
         strict: args.strict,
+        communication,
         ..RunOptions::default()
     };
     let report = run_engine(std::sync::Arc::new(plan), &bindings, reader.chunks, opts);
@@ -151,6 +168,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(_) => bail!("the log reader stopped unexpectedly"),
     }
     let report = report?;
+    if !leader {
+        eprintln!(
+            "process {} of {} done; the delivery log and the report are on process 0",
+            args.process, args.processes
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     for m in &report.malformed {
         eprintln!(
             "{}:{}: malformed event: {}",
@@ -189,4 +213,48 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Timely communication from `--processes/--process/--hostfile` (and the hidden test guard).
+fn communication(args: &Args) -> anyhow::Result<Communication> {
+    if args.processes <= 1 {
+        return Ok(if args.binary_exchange {
+            Communication::ProcessBinary
+        } else {
+            Communication::Process
+        });
+    }
+    let Some(path) = &args.hostfile else {
+        bail!(
+            "--processes {} needs --hostfile FILE (one host:port per process)",
+            args.processes
+        );
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --hostfile {}", path.display()))?;
+    let addresses: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect();
+    if addresses.len() != args.processes {
+        bail!(
+            "--hostfile {} lists {} address(es) but --processes is {}",
+            path.display(),
+            addresses.len(),
+            args.processes
+        );
+    }
+    if args.process >= args.processes {
+        bail!(
+            "--process {} is out of range 0..{}",
+            args.process,
+            args.processes
+        );
+    }
+    Ok(Communication::Cluster {
+        process: args.process,
+        addresses,
+    })
 }

@@ -1,0 +1,112 @@
+//! Cluster mode (timely's own, processes over TCP on loopback): the delivery log of 2 and 3
+//! processes × 1 worker is byte-identical to 1 process × 2 workers, and so is a run whose
+//! exchanged records are all serialized.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+const ARGS: &[&str] = &[
+    "replay",
+    "-q",
+    "-f",
+    "examples/github/topology.yaml",
+    "--events",
+    "examples/github/events.jsonl",
+    "--service",
+    "lint=echo",
+    "--service",
+    "unit-tests=echo",
+    "--service",
+    "needs-label=echo",
+];
+
+fn single(dir: &std::path::Path, extra: &[&str]) -> Vec<u8> {
+    let out = dir.join(format!("single{}.jsonl", extra.len()));
+    let o = Command::new(env!("CARGO_BIN_EXE_eventflow"))
+        .args(ARGS)
+        .args(extra)
+        .args(["--out", out.to_str().unwrap()])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::read(out).unwrap()
+}
+
+fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<_> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
+
+fn cluster(dir: &std::path::Path, n: usize) -> Vec<u8> {
+    let hostfile = dir.join(format!("hosts{n}"));
+    let hosts: Vec<String> = free_ports(n)
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}"))
+        .collect();
+    std::fs::write(&hostfile, hosts.join("\n")).unwrap();
+    let out = dir.join(format!("cluster{n}.jsonl"));
+    let mut children = Vec::new();
+    for p in (0..n).rev() {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_eventflow"));
+        cmd.args(ARGS)
+            .args(["--processes", &n.to_string(), "--process", &p.to_string()])
+            .args([
+                "--hostfile",
+                hostfile.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .current_dir(root())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        children.push(cmd.spawn().unwrap());
+    }
+    // A watchdog: a peer that never connects would make the others wait forever.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    for mut c in children {
+        loop {
+            if let Some(status) = c.try_wait().unwrap() {
+                assert!(status.success(), "a cluster process failed");
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = c.kill();
+                panic!("cluster run did not finish in time");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+    std::fs::read(out).unwrap()
+}
+
+#[test]
+fn cluster_and_serialized_runs_match_one_process() {
+    let dir = std::env::temp_dir().join(format!("eventflow-cluster-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let reference = single(&dir, &["--workers", "2"]);
+    assert_eq!(reference.iter().filter(|b| **b == b'\n').count(), 628);
+    assert_eq!(
+        single(&dir, &["--workers", "2", "--binary-exchange"]),
+        reference
+    );
+    assert_eq!(
+        cluster(&dir, 2),
+        reference,
+        "2 processes differ from 1 process"
+    );
+    assert_eq!(
+        cluster(&dir, 3),
+        reference,
+        "3 processes differ from 1 process"
+    );
+}
