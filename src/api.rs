@@ -1,8 +1,7 @@
 //! The library API (DESIGN.md §6): load manifests, bind closures, send events, shut down.
 
-use crossbeam_channel::Sender;
-use eventflow_engine::input::{Chunk, ChunkBody};
-use eventflow_engine::run::{run, EngineError, RunOptions};
+use eventflow_engine::live::{LiveEngine, LiveOptions};
+use eventflow_engine::run::EngineError;
 use eventflow_engine::{Bindings, Reply, Report};
 use eventflow_planner::diagnostic::Diagnostics;
 use eventflow_planner::event::Event;
@@ -10,8 +9,7 @@ use eventflow_planner::manifest::load_paths;
 use eventflow_planner::plan::{Plan, PlanError};
 use eventflow_planner::topology::Topology;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 
 /// What can go wrong using the library.
 #[derive(Debug, thiserror::Error)]
@@ -103,35 +101,29 @@ impl Engine {
     /// Starts the workers.
     ///
     /// # Errors
-    /// None today; reserved for start-up failures.
+    /// [`Error::Engine`] when the engine's threads cannot be started.
     pub fn start(self) -> Result<RunningEngine, Error> {
-        let (tx, rx) = crossbeam_channel::unbounded::<Chunk>();
-        let plan = self.plan.clone();
-        let bindings = self.bindings;
-        let opts = RunOptions {
+        let opts = LiveOptions {
             workers: self.workers,
-            epochs_in_flight: 1024,
-            ..RunOptions::default()
+            ..LiveOptions::default()
         };
-        let thread = std::thread::spawn(move || run(plan, &bindings, rx, opts));
-        Ok(RunningEngine {
-            plan: self.plan,
-            input: Mutex::new(Some((tx, 0))),
-            thread,
-        })
+        let live = LiveEngine::start_with(self.plan, self.bindings, opts)?;
+        Ok(RunningEngine { live })
     }
 }
 
 /// A running engine: [`send`](RunningEngine::send) events, then [`shutdown`](RunningEngine::shutdown).
+///
+/// A thin wrapper over [`LiveEngine`] that names ingresses by `kind/name`; use
+/// [`RunningEngine::live`] for the node-level, non-blocking API.
 pub struct RunningEngine {
-    plan: Arc<Plan>,
-    input: Mutex<Option<(Sender<Chunk>, u64)>>,
-    thread: JoinHandle<Result<Report, EngineError>>,
+    live: LiveEngine,
 }
 
 impl RunningEngine {
     /// Sends one event into an ingress (`broker/NAME`, `channel/NAME`, `sequence/NAME`,
-    /// `parallel/NAME`, optionally `kind/namespace/name`). Returns once the engine accepted it.
+    /// `parallel/NAME`, optionally `kind/namespace/name`). Returns once the engine accepted it
+    /// (waiting while its bounded queue is full).
     ///
     /// # Errors
     /// [`Error::Ingress`] for an unknown ingress, [`Error::Stopped`] after a failure.
@@ -141,19 +133,16 @@ impl RunningEngine {
             _ => (into.to_string(), None),
         };
         let node = self
-            .plan
+            .live
+            .plan()
             .entry(Some(&into), ns.as_deref())
             .map_err(Error::Ingress)?;
-        let mut guard = self.input.lock().map_err(|_| Error::Stopped)?;
-        let (tx, next) = guard.as_mut().ok_or(Error::Stopped)?;
-        let chunk = Chunk {
-            index: *next,
-            first_line: *next + 1,
-            body: ChunkBody::Events(vec![(node, event)]),
-        };
-        tx.send(chunk).map_err(|_| Error::Stopped)?;
-        *next += 1;
-        Ok(())
+        self.live.send(node, event).map_err(|_| Error::Stopped)
+    }
+
+    /// The underlying engine handle (non-blocking `try_send` by node id, cloneable senders).
+    pub fn live(&self) -> &LiveEngine {
+        &self.live
     }
 
     /// Stops accepting events, waits until everything sent has drained, and returns the report.
@@ -161,12 +150,6 @@ impl RunningEngine {
     /// # Errors
     /// [`Error::Engine`] if the dataflow failed.
     pub fn shutdown(self) -> Result<Report, Error> {
-        if let Ok(mut g) = self.input.lock() {
-            g.take();
-        }
-        match self.thread.join() {
-            Ok(r) => Ok(r?),
-            Err(_) => Err(Error::Stopped),
-        }
+        Ok(self.live.shutdown()?)
     }
 }

@@ -28,6 +28,8 @@ enum Command {
     Registry(cli::registry::Args),
     /// Explain where one event goes: each Trigger's filter trace and the path through the graph.
     Explain(cli::explain::Args),
+    /// Serve Knative-compatible HTTP ingress and route events live (Ctrl-C / SIGTERM drains).
+    Run(cli::run::Args),
     /// Measure throughput, latency and memory beside baselines (DESIGN.md §8).
     Bench(cli::bench::Args),
 }
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Registry(a) => cli::registry::run(a),
         Command::Explain(a) => cli::explain::run(a),
         Command::Bench(a) => cli::bench::run(a),
+        Command::Run(a) => cli::run::run(a),
     };
     match result {
         Ok(code) => code,

@@ -46,6 +46,8 @@ pub struct Settings {
     pub entry: NodeId,
     /// Virtual start time for events without `time`.
     pub clock_start: VirtualMs,
+    /// Stamp events with the wall clock at ingest (live engines) instead of their own time.
+    pub wall_clock: bool,
     /// The event registry to feed, if any (`None`: no registry operators are built).
     pub registry: Option<crate::registry::Registry>,
 }
@@ -75,14 +77,15 @@ pub fn build(scope: Scope<'_, u64>, settings: &Settings, sink: Rc<RefCell<SinkSt
     let probe = ProbeHandle::new();
     let chunks = timely::dataflow::operators::Input::input_from(&scope, &mut input);
 
-    let (entry, clock_start) = (settings.entry, settings.clock_start);
+    let (entry, clock_start, wall_clock) =
+        (settings.entry, settings.clock_start, settings.wall_clock);
     let parsed: Vs<'_, u64, Stage> =
         chunks.unary::<StageCb, _, _, _>(Pipeline, "parse", move |_, _| {
             let mut staged = Vec::new();
             move |input, output| {
                 input.for_each(|cap, data| {
                     for chunk in data.drain(..) {
-                        parse_chunk(chunk, entry, clock_start, &mut staged);
+                        parse_chunk(chunk, entry, clock_start, wall_clock, &mut staged);
                     }
                     output.session(&cap).give_iterator(staged.drain(..));
                 });

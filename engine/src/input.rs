@@ -39,15 +39,34 @@ pub enum Stage {
 }
 
 /// Turns a chunk into items at `entry` and records (malformed lines, input accounting).
-/// An event's virtual clock starts at its own `time`, else at `clock_start`.
-pub fn parse_chunk(chunk: Chunk, entry: NodeId, clock_start: VirtualMs, out: &mut Vec<Stage>) {
+/// An event's virtual clock starts at its own `time`, else at `clock_start`; with `wall_clock`
+/// (live engines) at the wall-clock time the chunk is parsed.
+pub fn parse_chunk(
+    chunk: Chunk,
+    entry: NodeId,
+    clock_start: VirtualMs,
+    wall_clock: bool,
+    out: &mut Vec<Stage>,
+) {
     let epoch = chunk.index;
+    // Live engines stamp the ingest time (Knative: arrival time); replay uses the event's own.
+    let now = if wall_clock {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as VirtualMs)
+    } else {
+        0
+    };
     let item = |seq: u64, node: NodeId, event: Event| {
-        let clock = event
-            .time
-            .as_deref()
-            .and_then(parse_rfc3339_ms)
-            .unwrap_or(clock_start);
+        let clock = if wall_clock {
+            now
+        } else {
+            event
+                .time
+                .as_deref()
+                .and_then(parse_rfc3339_ms)
+                .unwrap_or(clock_start)
+        };
         let meta = Meta {
             epoch,
             seq,

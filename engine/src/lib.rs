@@ -9,6 +9,7 @@ pub mod clock;
 pub mod dataflow;
 pub mod deliver;
 pub mod input;
+pub mod live;
 pub mod logline;
 pub mod record;
 pub mod registry;

@@ -43,6 +43,8 @@ pub struct RunOptions {
     /// Timely's communication: threads of one process (default), the same serializing every
     /// exchanged record (a test guard for cluster mode), or one process of a cluster.
     pub communication: Communication,
+    /// Stamp events with the wall clock at ingest (live engines; replay keeps virtual time).
+    pub wall_clock: bool,
     /// Feed this event registry while running (`None`, the default: no registry).
     pub registry: Option<crate::registry::Registry>,
 }
@@ -60,6 +62,7 @@ impl Default for RunOptions {
             registry: None,
             wakers: None,
             communication: Communication::Process,
+            wall_clock: false,
         }
     }
 }
@@ -149,6 +152,7 @@ pub fn run(
     );
 
     let wakers = opts.wakers;
+    let wall_clock = opts.wall_clock;
     let (communication, share) = match opts.communication {
         Communication::Process => (CommunicationConfig::Process(workers), None),
         Communication::ProcessBinary => (CommunicationConfig::ProcessBinary(workers), None),
@@ -187,6 +191,7 @@ pub fn run(
             deliverer: deliverer.clone(),
             entry,
             clock_start,
+            wall_clock,
             registry: registry.clone(),
         };
         let mut handles =

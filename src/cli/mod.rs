@@ -7,5 +7,6 @@ pub mod load;
 pub mod plan;
 pub mod registry;
 pub mod replay;
+pub mod run;
 pub mod summary;
 pub mod validate;
