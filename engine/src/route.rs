@@ -15,9 +15,13 @@ use std::sync::Arc;
 /// A Broker's Triggers, indexed by the exact `type` they require.
 #[derive(Debug, Clone, Default)]
 pub struct RouteIndex {
-    by_type: HashMap<Arc<str>, Vec<EdgeId>>,
-    residual: Vec<EdgeId>,
-    filters: HashMap<EdgeId, Filter>,
+    /// Type → positions in `triggers`, ascending (manifest order).
+    by_type: HashMap<Arc<str>, Vec<u32>>,
+    /// Positions in `triggers` evaluated for every event.
+    residual: Vec<u32>,
+    /// (edge, filter) of each Trigger, in manifest order.
+    triggers: Vec<(EdgeId, Filter)>,
+    indexed: usize,
 }
 
 /// The `type` values a filter requires, if it can only pass for one of them.
@@ -49,49 +53,60 @@ impl RouteIndex {
     /// Builds the index of the Triggers (edges) leaving `node`.
     pub fn build(plan: &Plan, edges: &[EdgeId]) -> RouteIndex {
         let mut idx = RouteIndex::default();
-        for &e in edges {
+        for (pos, &e) in edges.iter().enumerate() {
+            let pos = pos as u32;
             let filter = plan.edges[e as usize].filter.clone();
             match required_types(&filter) {
-                Some(types) => {
-                    let mut types = types;
+                Some(mut types) => {
                     types.sort();
                     types.dedup();
                     for t in types {
-                        idx.by_type.entry(Arc::from(t)).or_default().push(e);
+                        idx.by_type.entry(Arc::from(t)).or_default().push(pos);
                     }
+                    idx.indexed += 1;
                 }
-                None => idx.residual.push(e),
+                None => idx.residual.push(pos),
             }
-            idx.filters.insert(e, filter);
+            idx.triggers.push((e, filter));
         }
         idx
     }
 
     /// Number of Triggers found through the hash index / evaluated one by one.
     pub fn sizes(&self) -> (usize, usize) {
-        (
-            self.filters.len() - self.residual.len(),
-            self.residual.len(),
-        )
+        (self.indexed, self.residual.len())
     }
 
     /// The Triggers that accept `event`, in manifest order, appended to `out`.
     pub fn matches(&self, event: &Event, out: &mut Vec<EdgeId>) {
-        let start = out.len();
         let indexed = self
             .by_type
             .get(&*event.ty)
             .map(Vec::as_slice)
             .unwrap_or(&[]);
-        for &e in indexed.iter().chain(self.residual.iter()) {
-            if self
-                .filters
-                .get(&e)
-                .is_some_and(|f| f.evaluate(event).delivers())
-            {
-                out.push(e);
+        let mut check = |pos: u32| {
+            let (edge, filter) = &self.triggers[pos as usize];
+            if filter.evaluate(event).delivers() {
+                out.push(*edge);
+            }
+        };
+        if self.residual.is_empty() {
+            indexed.iter().for_each(|&p| check(p));
+            return;
+        }
+        // Merge the two ascending position lists, so matches come out in manifest order.
+        let (mut a, mut b) = (indexed.iter().peekable(), self.residual.iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(&&x), Some(&&y)) if x <= y => a.next(),
+                (Some(_), Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, Some(_)) => b.next(),
+                (None, None) => break,
+            };
+            if let Some(&p) = next {
+                check(p);
             }
         }
-        out[start..].sort_unstable();
     }
 }
