@@ -98,6 +98,7 @@ fn start(queue: usize, max_body: usize, delay: Duration) -> Live {
         listen: "127.0.0.1:0".parse().unwrap(),
         max_body,
         threads: 2,
+        registry: None,
     };
     let server = HttpIngress::start(&plan, engine.sender(), &config).unwrap();
     let addr = server.local_addr();
@@ -505,7 +506,13 @@ fn run_prints_its_address_and_drains_on_sigterm() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_eventflow"))
         .args(["run", "-f"])
         .arg(&path)
-        .args(["--listen", "127.0.0.1:0", "--service", "ci=echo"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--service",
+            "ci=echo",
+            "--registry",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -534,6 +541,21 @@ fn run_prints_its_address_and_drains_on_sigterm() {
         h[1] = ("ce-id", &id);
         assert_eq!(post(addr, "/default/default", &h, "").status, 202);
     }
+    // The event registry (`--registry`) answers at GET /registry once the epochs settle. `ci`
+    // echoes, so each push re-enters the Broker until knativebrokerttl runs out: 3 × 255.
+    let mut registry = String::new();
+    for _ in 0..100 {
+        registry = request(addr, "GET", "/registry", &[], b"").body;
+        if registry.contains("\"count\": 765") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let v: serde_json::Value = serde_json::from_str(&registry).unwrap();
+    let row = &v["observed"][0];
+    assert_eq!(row["ingress"], "Broker/default/default", "{registry}");
+    assert_eq!(row["type"], "com.example.push");
+    assert_eq!(row["count"], 765);
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -59,6 +59,8 @@ pub struct LiveOptions {
     pub hop_limit: u32,
     /// The delivery log (one JSON line per subscriber delivery), if one is written.
     pub out: Option<Box<dyn Write + Send>>,
+    /// The event registry to feed, if any (see [`crate::registry`]).
+    pub registry: Option<crate::registry::Registry>,
 }
 
 impl Default for LiveOptions {
@@ -72,6 +74,7 @@ impl Default for LiveOptions {
             clock_start: 0,
             hop_limit: 1000,
             out: None,
+            registry: None,
         }
     }
 }
@@ -184,6 +187,7 @@ impl LiveEngine {
             clock_start: opts.clock_start,
             hop_limit: opts.hop_limit,
             out: opts.out,
+            registry: opts.registry,
             epochs_in_flight: opts.epochs_in_flight.max(1),
             wakers: Some(wakers.clone()),
             wall_clock: true,

@@ -235,6 +235,9 @@ pub fn run(
                             handles.input.advance_to(idx);
                         }
                         handles.input.send(chunk);
+                        // Close the epoch at once: a live engine may wait long for the next
+                        // chunk, and the report and registry settle per completed epoch.
+                        handles.input.advance_to(idx + 1);
                         last = Some(idx);
                     }
                     worker.step();

@@ -6,8 +6,11 @@
 //! accepting, drains the engine within `--grace` and prints the summary.
 
 use anyhow::{bail, Context};
+use eventflow::connectors::http::RegistryView;
 use eventflow::connectors::http::{HttpConfig, HttpIngress, ShutdownSignals, DEFAULT_MAX_BODY};
 use eventflow::engine::live::{LiveEngine, LiveOptions, DEFAULT_QUEUE_CAPACITY};
+use eventflow::engine::registry::catalog::Catalog;
+use eventflow::engine::registry::Registry;
 use eventflow::{Bindings, Builtin};
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -50,6 +53,9 @@ pub struct Args {
     /// tokio threads serving HTTP.
     #[arg(long, default_value_t = 2)]
     pub http_threads: usize,
+    /// Keep the event registry (types seen per ingress) and serve it at `GET /registry`.
+    #[arg(long)]
+    pub registry: bool,
 }
 
 fn parse_bindings(specs: &[String]) -> anyhow::Result<Bindings> {
@@ -75,7 +81,7 @@ fn parse_bindings(specs: &[String]) -> anyhow::Result<Bindings> {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_logs();
     let bindings = parse_bindings(&args.services)?;
-    let Some((_, plan)) = super::load::load(&args.files) else {
+    let Some((topology, plan)) = super::load::load(&args.files) else {
         return Ok(ExitCode::from(1));
     };
     // `uri` subscribers (and dead-letter sinks) would need real HTTP calls: refuse them unless
@@ -100,6 +106,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let check = bindings.clone();
     let plan = Arc::new(plan);
+    let registry = args.registry.then(Registry::new);
+    let registry_view = registry.clone().map(|r| {
+        let (plan, topology) = (plan.clone(), topology);
+        RegistryView(Arc::new(move || {
+            let catalog = Catalog::build(&plan, &topology, &r.snapshot());
+            serde_json::to_string_pretty(&catalog)
+                .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+                + "\n"
+        }))
+    });
     let opts = LiveOptions {
         workers: args.workers.max(1),
         queue_capacity: args.queue.max(1),
@@ -107,6 +123,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
         out,
+        registry: registry.clone(),
         ..LiveOptions::default()
     };
     let signals = ShutdownSignals::install().context("cannot install signal handlers")?;
@@ -115,6 +132,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         listen: args.listen,
         max_body: args.max_body,
         threads: args.http_threads.max(1),
+        registry: registry_view,
     };
     let ingress = HttpIngress::start(&plan, engine.sender(), &config)?;
     let addr = ingress.local_addr();

@@ -273,6 +273,20 @@ fn submit(
     r
 }
 
+/// `GET /registry`: the event registry as JSON (404 when the registry is off).
+pub async fn registry(State(state): State<Arc<AppState>>) -> Response {
+    match &state.registry {
+        Some(view) => {
+            let body = (view.0)();
+            (StatusCode::OK, [(CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        None => text(
+            StatusCode::NOT_FOUND,
+            "the event registry is off (run with --registry)\n".into(),
+        ),
+    }
+}
+
 /// `GET /healthz`: the process serves.
 pub async fn healthz() -> Response {
     text(StatusCode::OK, "ok\n".into())

@@ -9,7 +9,8 @@
 //! | Sequence | `POST /sequences/<namespace>/<name>` |
 //! | Parallel | `POST /parallels/<namespace>/<name>` |
 //!
-//! plus `GET /healthz`, `GET /readyz` and `GET /metrics` (Prometheus text format).
+//! plus `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus text format) and, with the
+//! event registry on, `GET /registry` (JSON).
 //!
 //! Content modes (knative-semantics.md §3.1): binary (`ce-*` headers), structured
 //! (`application/cloudevents+json`) and batched (`application/cloudevents-batch+json`, each
@@ -55,6 +56,18 @@ pub struct HttpConfig {
     pub max_body: usize,
     /// tokio worker threads (≥ 1).
     pub threads: usize,
+    /// What `GET /registry` answers (JSON), when the event registry is on; else 404.
+    pub registry: Option<RegistryView>,
+}
+
+/// Renders the event registry as JSON on demand, for `GET /registry`.
+#[derive(Clone)]
+pub struct RegistryView(pub Arc<dyn Fn() -> String + Send + Sync>);
+
+impl std::fmt::Debug for RegistryView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RegistryView")
+    }
 }
 
 impl Default for HttpConfig {
@@ -63,6 +76,7 @@ impl Default for HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body: DEFAULT_MAX_BODY,
             threads: 2,
+            registry: None,
         }
     }
 }
@@ -117,6 +131,7 @@ fn build(state: Arc<AppState>) -> Router {
         .route("/healthz", get(handler::healthz))
         .route("/readyz", get(handler::readyz))
         .route("/metrics", get(handler::metrics))
+        .route("/registry", get(handler::registry))
         .route("/channels/{ns}/{name}", any(handler::channel))
         .route("/sequences/{ns}/{name}", any(handler::sequence))
         .route("/parallels/{ns}/{name}", any(handler::parallel))
@@ -160,12 +175,9 @@ impl HttpIngress {
             .block_on(tokio::net::TcpListener::bind(listen))
             .map_err(err)?;
         let addr = listener.local_addr().map_err(err)?;
-        let state = Arc::new(AppState::new(
-            plan,
-            sender,
-            Metrics::new()?,
-            config.max_body,
-        ));
+        let mut state = AppState::new(plan, sender, Metrics::new()?, config.max_body);
+        state.registry = config.registry.clone();
+        let state = Arc::new(state);
         let mut urls: Vec<IngressUrl> = state
             .routes
             .values()

@@ -72,6 +72,7 @@ pub struct AppState {
     pub(super) metrics: Metrics,
     pub(super) max_body: usize,
     pub(super) draining: AtomicBool,
+    pub(super) registry: Option<super::RegistryView>,
 }
 
 impl AppState {
@@ -108,6 +109,7 @@ impl AppState {
             metrics,
             max_body,
             draining: AtomicBool::new(false),
+            registry: None,
         }
     }
 }
