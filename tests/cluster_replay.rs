@@ -14,8 +14,6 @@ const ARGS: &[&str] = &[
     "-q",
     "-f",
     "examples/github/topology.yaml",
-    "--events",
-    "examples/github/events.jsonl",
     "--service",
     "lint=echo",
     "--service",
@@ -24,10 +22,30 @@ const ARGS: &[&str] = &[
     "needs-label=echo",
 ];
 
+/// The GitHub log six times over with fresh ids (1,638 lines: two 1,024-line chunks, so every
+/// process of a 2-process cluster replays some of it).
+fn big_log(dir: &std::path::Path) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("examples/github/events.jsonl")).unwrap();
+    let mut out = String::new();
+    for round in 0..6 {
+        for line in text.lines() {
+            let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+            v["id"] = format!("{}-{round}", v["id"].as_str().unwrap()).into();
+            out.push_str(&v.to_string());
+            out.push('\n');
+        }
+    }
+    let path = dir.join("big.jsonl");
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
 fn single(dir: &std::path::Path, extra: &[&str]) -> Vec<u8> {
     let out = dir.join(format!("single{}.jsonl", extra.len()));
     let o = Command::new(env!("CARGO_BIN_EXE_eventflow"))
         .args(ARGS)
+        .arg("--events")
+        .arg(dir.join("big.jsonl"))
         .args(extra)
         .args(["--out", out.to_str().unwrap()])
         .current_dir(root())
@@ -59,6 +77,8 @@ fn cluster(dir: &std::path::Path, n: usize) -> Vec<u8> {
     for p in (0..n).rev() {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_eventflow"));
         cmd.args(ARGS)
+            .arg("--events")
+            .arg(dir.join("big.jsonl"))
             .args(["--processes", &n.to_string(), "--process", &p.to_string()])
             .args([
                 "--hostfile",
@@ -93,8 +113,9 @@ fn cluster(dir: &std::path::Path, n: usize) -> Vec<u8> {
 fn cluster_and_serialized_runs_match_one_process() {
     let dir = std::env::temp_dir().join(format!("eventflow-cluster-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    big_log(&dir);
     let reference = single(&dir, &["--workers", "2"]);
-    assert_eq!(reference.iter().filter(|b| **b == b'\n').count(), 628);
+    assert_eq!(reference.iter().filter(|b| **b == b'\n').count(), 6 * 628);
     assert_eq!(
         single(&dir, &["--workers", "2", "--binary-exchange"]),
         reference

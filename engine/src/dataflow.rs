@@ -37,6 +37,8 @@ use timely::dataflow::{InputHandle, ProbeHandle, Scope, Stream};
 
 type Vs<'s, T, D> = Stream<'s, T, Vec<D>>;
 type StageCb = CapacityContainerBuilder<Vec<Stage>>;
+/// A delivery finished on the pool: (token, new items, records).
+type Finished = (u64, Vec<Item>, Vec<Record>);
 
 /// Settings shared by every worker's copy of the dataflow.
 pub struct Settings {
@@ -195,12 +197,36 @@ pub fn build(scope: Scope<'_, u64>, settings: &Settings, sink: Rc<RefCell<SinkSt
         }
         if let Some(to_deliver) = to_deliver {
             let d = deliverer.clone();
+            let worker = inner.worker();
             let delivered =
-                to_deliver.unary::<StageCb, _, _, _>(Pipeline, "deliver", move |_, _| {
+                to_deliver.unary::<StageCb, _, _, _>(Pipeline, "deliver", move |_, info| {
                     let (mut items, mut records) = (Vec::new(), Vec::new());
+                    // Deliveries involving a blocking subscriber run on the pool; their
+                    // capability is held until the result comes back (DESIGN.md §3a).
+                    let activator = worker.sync_activator_for(info.address.to_vec());
+                    let (done_tx, done_rx) = crossbeam_channel::unbounded::<Finished>();
+                    let mut pending = HashMap::new();
+                    let mut next_token = 0u64;
                     move |input, output| {
                         input.for_each(|cap, data| {
                             for item in data.drain(..) {
+                                if let Some(lane) = d.lane(&item) {
+                                    next_token += 1;
+                                    let token = next_token;
+                                    pending.insert(token, cap.retain_stamp(0));
+                                    let (d2, tx, act) =
+                                        (d.clone(), done_tx.clone(), activator.clone());
+                                    d.pool().submit(
+                                        lane,
+                                        Box::new(move || {
+                                            let (mut items, mut records) = (Vec::new(), Vec::new());
+                                            d2.deliver(item, &mut items, &mut records);
+                                            let _ = tx.send((token, items, records));
+                                            let _ = act.activate();
+                                        }),
+                                    );
+                                    continue;
+                                }
                                 d.deliver(item, &mut items, &mut records);
                             }
                             fold_counts(&mut records);
@@ -208,6 +234,14 @@ pub fn build(scope: Scope<'_, u64>, settings: &Settings, sink: Rc<RefCell<SinkSt
                             session.give_iterator(items.drain(..).map(Stage::Item));
                             session.give_iterator(records.drain(..).map(Stage::Record));
                         });
+                        while let Ok((token, mut got, mut recs)) = done_rx.try_recv() {
+                            if let Some(caps) = pending.remove(&token) {
+                                fold_counts(&mut recs);
+                                let mut session = output.session(&caps);
+                                session.give_iterator(got.drain(..).map(Stage::Item));
+                                session.give_iterator(recs.drain(..).map(Stage::Record));
+                            }
+                        }
                     }
                 });
             outputs.push(delivered);

@@ -7,6 +7,7 @@ use crate::answer::{classify, Answer, Failure};
 use crate::clock::VirtualMs;
 pub use crate::logline::delivery_line;
 use crate::logline::event_json;
+use crate::pool::DeliveryPool;
 use crate::record::{Delivery, Item, Meta, Outcome, Place, Record, RecordKind};
 use crate::service::{Bindings, Reply, Subscriber};
 use crate::ttl::{reply_ttl_exhausted, ttl_exhausted, TTL_EXTENSION};
@@ -29,6 +30,11 @@ pub struct Deliverer {
     node_urls: Vec<String>,
     hop_limit: u32,
     write_lines: bool,
+    /// Per edge: the pool lane (subscriber) when a blocking subscriber takes part in it.
+    lanes: Vec<Option<usize>>,
+    /// Live engines wait out backoff on the pool threads; replay advances its virtual clock.
+    sleep_backoff: bool,
+    pool: DeliveryPool,
 }
 
 impl Deliverer {
@@ -68,6 +74,29 @@ impl Deliverer {
                 }
             })
             .collect();
+        let subscribers: Vec<Option<Arc<dyn Subscriber>>> = subscribers;
+        let blocking = |t: Option<Target>| match t {
+            Some(Target::External(x)) => subscribers[x as usize]
+                .as_ref()
+                .is_some_and(|s| s.blocking()),
+            _ => false,
+        };
+        let lanes = plan
+            .edges
+            .iter()
+            .map(|e| {
+                let reply = match &e.reply {
+                    Some(ReplyTo::External(x, _)) => Some(Target::External(*x)),
+                    _ => None,
+                };
+                let involved = [e.subscriber, reply, e.policy.dead_letter];
+                let lane = match e.subscriber {
+                    Some(Target::External(x)) => x as usize,
+                    _ => usize::MAX,
+                };
+                involved.iter().any(|t| blocking(*t)).then_some(lane)
+            })
+            .collect();
         Deliverer {
             plan,
             subscribers,
@@ -76,7 +105,31 @@ impl Deliverer {
             node_urls,
             hop_limit,
             write_lines,
+            lanes,
+            sleep_backoff: false,
+            pool: DeliveryPool::new(),
         }
+    }
+
+    /// Live engines: backoff before a retry of a blocking subscriber is waited out in real
+    /// time (on the pool thread); otherwise it only advances the virtual clock.
+    pub fn with_real_backoff(mut self, on: bool) -> Deliverer {
+        self.sleep_backoff = on;
+        self
+    }
+
+    /// The pool lane of `item`, when its delivery involves a blocking subscriber and must run
+    /// off the timely worker (see [`Deliverer::pool`]).
+    pub fn lane(&self, item: &Item) -> Option<usize> {
+        match item.place {
+            Place::Edge(e) => self.lanes.get(e as usize).copied().flatten(),
+            Place::Node(_) => None,
+        }
+    }
+
+    /// Threads for deliveries that block.
+    pub fn pool(&self) -> &DeliveryPool {
+        &self.pool
     }
 
     /// The plan this deliverer serves.
@@ -147,8 +200,14 @@ impl Deliverer {
                 })
             }
             Some(Target::External(x)) => {
-                let (answer, attempts) =
-                    self.call(x as usize, &sent, &edge.policy, edge.kind, &mut meta.clock);
+                let (answer, attempts) = self.call(
+                    x as usize,
+                    &sent,
+                    &edge.policy,
+                    edge.kind,
+                    &mut meta.clock,
+                    &self.vias[e as usize],
+                );
                 match answer {
                     Ok(reply) => {
                         // A reply its Broker will refuse (TTL exhausted) fails the delivery as a
@@ -213,7 +272,11 @@ impl Deliverer {
         policy: &Policy,
         kind: EdgeKind,
         clock: &mut VirtualMs,
+        via: &str,
     ) -> (Result<Option<Event>, Failure>, u32) {
+        // `Kn-Namespace`: the namespace of the Trigger/Subscription (`Kind/ns/name…`).
+        let namespace = via.split('/').nth(1).unwrap_or("");
+        let timeout = policy.delivery.timeout_ms;
         let attempts = policy.delivery.attempts();
         let mut last = Failure {
             code: 500,
@@ -221,11 +284,17 @@ impl Deliverer {
             reason: "no attempt".into(),
         };
         for k in 0..attempts {
+            let sub = self.subscribers[x].as_ref();
             if k > 0 {
-                *clock = clock.saturating_add(policy.delivery.backoff_ms(k) as i64);
+                let wait = policy.delivery.backoff_ms(k);
+                *clock = clock.saturating_add(wait as i64);
+                if self.sleep_backoff && sub.is_some_and(|s| s.blocking()) {
+                    // On a pool thread (never a timely worker): wait for real.
+                    std::thread::sleep(std::time::Duration::from_millis(wait));
+                }
             }
-            let reply = match &self.subscribers[x] {
-                Some(s) => s.call(event),
+            let reply = match sub {
+                Some(s) => s.call_with(event, timeout, namespace),
                 None => Reply::None,
             };
             match classify(reply, kind) {
@@ -284,6 +353,7 @@ impl Deliverer {
                     &edge.policy,
                     EdgeKind::Subscription,
                     &mut meta.clock,
+                    &via,
                 );
                 match answer {
                     Ok(_) => self.log(
@@ -383,8 +453,14 @@ impl Deliverer {
             Target::External(d) => {
                 let d = d as usize;
                 let dl = Arc::new(dl);
-                let (answer, attempts) =
-                    self.call(d, &dl, policy, EdgeKind::Subscription, &mut meta.clock);
+                let (answer, attempts) = self.call(
+                    d,
+                    &dl,
+                    policy,
+                    EdgeKind::Subscription,
+                    &mut meta.clock,
+                    &via,
+                );
                 let (outcome, reason) = match answer {
                     Ok(_) => (Outcome::Delivered, None),
                     Err(f2) => (

@@ -11,6 +11,7 @@ pub mod deliver;
 pub mod input;
 pub mod live;
 pub mod logline;
+pub mod pool;
 pub mod record;
 pub mod registry;
 pub mod report;

@@ -45,6 +45,9 @@ pub struct RunOptions {
     pub communication: Communication,
     /// Stamp events with the wall clock at ingest (live engines; replay keeps virtual time).
     pub wall_clock: bool,
+    /// Build delivery-log lines even without `out` here: in a cluster, process 0 writes the
+    /// log and every process must send it lines.
+    pub lines_for_leader: bool,
     /// Feed this event registry while running (`None`, the default: no registry).
     pub registry: Option<crate::registry::Registry>,
 }
@@ -63,6 +66,7 @@ impl Default for RunOptions {
             wakers: None,
             communication: Communication::Process,
             wall_clock: false,
+            lines_for_leader: false,
         }
     }
 }
@@ -139,8 +143,12 @@ pub fn run(
 ) -> Result<Report, EngineError> {
     let started = Instant::now();
     let workers = opts.workers.max(1);
-    let write_lines = opts.out.is_some();
-    let deliverer = Arc::new(Deliverer::new(plan, bindings, opts.hop_limit, write_lines));
+    let write_lines = opts.out.is_some() || opts.lines_for_leader;
+    // Live engines (wall clock) wait out backoff for real on the delivery pool.
+    let deliverer = Arc::new(
+        Deliverer::new(plan, bindings, opts.hop_limit, write_lines)
+            .with_real_backoff(opts.wall_clock),
+    );
     let out = Arc::new(Mutex::new(opts.out));
     let abort = Arc::new(AtomicBool::new(false));
     let registry = opts.registry.clone();

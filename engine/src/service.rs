@@ -28,6 +28,20 @@ pub enum Reply {
 pub trait Subscriber: Send + Sync {
     /// Handles one delivery.
     fn call(&self, event: &Event) -> Reply;
+
+    /// Handles one delivery with the edge's per-attempt `timeout` (DeliverySpec, ms) and
+    /// `Kn-Namespace`. In-process subscribers ignore both (the default).
+    fn call_with(&self, event: &Event, timeout_ms: Option<u64>, namespace: &str) -> Reply {
+        let _ = (timeout_ms, namespace);
+        self.call(event)
+    }
+
+    /// True for subscribers that block on I/O (HTTP, co-processes): the engine calls them on a
+    /// pool of threads of their own, never on a timely worker, and holds the event's timely
+    /// capability until the delivery ends.
+    fn blocking(&self) -> bool {
+        false
+    }
 }
 
 impl<F> Subscriber for F

@@ -1,6 +1,7 @@
 //! One file per command.
 
 pub mod bench;
+pub mod bindings;
 pub mod explain;
 pub mod explain_print;
 pub mod load;
@@ -8,5 +9,6 @@ pub mod plan;
 pub mod registry;
 pub mod replay;
 pub mod run;
+pub mod sources;
 pub mod summary;
 pub mod validate;

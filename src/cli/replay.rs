@@ -1,10 +1,9 @@
 //! `eventflow replay -f PATH... --events LOG.jsonl [...]` (DESIGN.md §5).
 
 use anyhow::{bail, Context};
-use eventflow::connectors::log::{read_log, CHUNK_LINES};
+use eventflow::connectors::log::{read_log, spawn_reader, CHUNK_LINES};
 use eventflow::engine::clock::parse_rfc3339_ms;
 use eventflow::engine::run::{run as run_engine, Communication, RunOptions};
-use eventflow::{Bindings, Builtin};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -20,8 +19,16 @@ pub struct Args {
     #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
     /// The event log: JSON Lines, one CloudEvent (JSON format) per line; `-` for stdin.
-    #[arg(long)]
-    pub events: PathBuf,
+    /// Optional with --from/--until.
+    #[arg(long, required_unless_present = "from")]
+    pub events: Option<PathBuf>,
+    /// Fire the PingSources and CronJobSources on the virtual clock from this time
+    /// (RFC 3339, inclusive; with --until), after the log's events.
+    #[arg(long, requires = "until")]
+    pub from: Option<String>,
+    /// End of the --from window (RFC 3339, exclusive).
+    #[arg(long, requires = "from")]
+    pub until: Option<String>,
     /// Where the log's events enter: broker/NAME, channel/NAME, sequence/NAME, parallel/NAME
     /// (default: the only Broker).
     #[arg(long)]
@@ -39,7 +46,8 @@ pub struct Args {
     /// Timely worker threads.
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
-    /// Give a Service (or uri) a behaviour: NAME=ack | NAME=echo | NAME=fail:CODE.
+    /// Give a Service (or uri) a behaviour: NAME=ack | echo | fail:CODE | http://URL (a real
+    /// HTTP subscriber; replay otherwise calls nothing outside).
     #[arg(long = "service", value_name = "NAME=BINDING")]
     pub services: Vec<String>,
     /// Exit 1 when a line is malformed; reading stops after the chunk (1024 lines) that held it.
@@ -63,35 +71,24 @@ pub struct Args {
     /// Cluster mode: a file with one `host:port` per process, the same on every process.
     #[arg(long)]
     pub hostfile: Option<PathBuf>,
+    /// Call `uri` subscribers (and dead-letter sinks) over HTTP for real instead of simulating
+    /// them; backoff still runs on the virtual clock.
+    #[arg(long)]
+    pub call_uris: bool,
     /// Serialize every record exchanged between workers, as a cluster would (a test guard).
     #[arg(long, hide = true)]
     pub binary_exchange: bool,
 }
 
-fn parse_bindings(specs: &[String]) -> anyhow::Result<Bindings> {
-    let mut bindings = Bindings::new();
-    for spec in specs {
-        let Some((name, binding)) = spec.split_once('=') else {
-            bail!("--service `{spec}`: expected NAME=BINDING (ack, echo, fail:CODE)");
-        };
-        if binding.starts_with("exec:")
-            || binding.starts_with("http://")
-            || binding.starts_with("https://")
-        {
-            bail!("--service {name}={binding}: exec and HTTP bindings are not available in replay yet; use ack, echo or fail:CODE");
-        }
-        let b = Builtin::parse(binding).map_err(|e| anyhow::anyhow!("--service {spec}: {e}"))?;
-        bindings.bind_builtin(name, b);
-    }
-    Ok(bindings)
-}
-
 /// Runs the replay; exit 1 on invalid manifests, unreadable input or a `--strict` failure.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let bindings = parse_bindings(&args.services)?;
+    let mut bindings = super::bindings::parse(&args.services)?;
     let Some((_, plan)) = super::load::load(&args.files) else {
         return Ok(ExitCode::from(1));
     };
+    if args.call_uris {
+        super::bindings::bind_uris(&mut bindings, &plan)?;
+    }
     for name in bindings.names() {
         let known = plan.externals.iter().any(|x| {
             x.name == name
@@ -109,11 +106,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let entry = match plan.entry(args.into.as_deref(), args.namespace.as_deref()) {
-        Ok(e) => e,
+    let timers = super::sources::timers(&args, &plan)?;
+    let (entry, into) = match plan.entry(args.into.as_deref(), args.namespace.as_deref()) {
+        Ok(e) => (e, plan.entry_name(e)),
+        // Sources alone need no entry for a log.
+        Err(_) if args.events.is_none() => (0, "sources".to_string()),
         Err(msg) => bail!("{msg}"),
     };
-    let into = plan.entry_name(entry);
     let communication = communication(&args)?;
     let clock_start = parse_rfc3339_ms(&args.clock_start)
         .with_context(|| format!("--clock-start `{}` is not RFC 3339", args.clock_start))?;
@@ -128,7 +127,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ))),
         None => None,
     };
-    let reader = read_log(&args.events, CHUNK_LINES)?;
+    let reader = match &args.events {
+        Some(path) => read_log(path, CHUNK_LINES)?,
+        None => spawn_reader(Box::new(std::io::empty()), Some(0), CHUNK_LINES),
+    };
+    let log_name = args
+        .events
+        .as_deref()
+        .map_or_else(String::new, |p| p.display().to_string());
     let bar = match reader.total_bytes {
         Some(total) if total > 0 => ProgressBar::new(total),
         _ => ProgressBar::new_spinner(),
@@ -156,15 +162,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         out,
         strict: args.strict,
         communication,
+        lines_for_leader: args.out.is_some(),
         ..RunOptions::default()
     };
-    let report = run_engine(std::sync::Arc::new(plan), &bindings, reader.chunks, opts);
+    let (chunks, firing) = super::sources::chunks(timers, reader.chunks);
+    let report = run_engine(std::sync::Arc::new(plan), &bindings, chunks, opts);
+    let fired = firing.map(super::sources::finish);
     stop.store(true, Ordering::SeqCst);
     bar.finish_and_clear();
     let _ = ticker.join();
     match reader.thread.join() {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => bail!("reading {}: {e}", args.events.display()),
+        Ok(Err(e)) => bail!("reading {log_name}: {e}"),
         Err(_) => bail!("the log reader stopped unexpectedly"),
     }
     let report = report?;
@@ -176,12 +185,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for m in &report.malformed {
-        eprintln!(
-            "{}:{}: malformed event: {}",
-            args.events.display(),
-            m.line,
-            m.reason
-        );
+        eprintln!("{log_name}:{}: malformed event: {}", m.line, m.reason);
+    }
+    if let Some(line) = fired {
+        eprintln!("{line}");
     }
     if let Some(path) = &args.report {
         let mut json = serde_json::to_value(&report)?;

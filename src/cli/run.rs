@@ -5,13 +5,12 @@
 //! (`ack`, `echo`, `fail:CODE`) for now; HTTP subscribers are refused. Ctrl-C / SIGTERM stops
 //! accepting, drains the engine within `--grace` and prints the summary.
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use eventflow::connectors::http::RegistryView;
 use eventflow::connectors::http::{HttpConfig, HttpIngress, ShutdownSignals, DEFAULT_MAX_BODY};
 use eventflow::engine::live::{LiveEngine, LiveOptions, DEFAULT_QUEUE_CAPACITY};
 use eventflow::engine::registry::catalog::Catalog;
 use eventflow::engine::registry::Registry;
-use eventflow::{Bindings, Builtin};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::net::SocketAddr;
@@ -58,45 +57,17 @@ pub struct Args {
     pub registry: bool,
 }
 
-fn parse_bindings(specs: &[String]) -> anyhow::Result<Bindings> {
-    let mut bindings = Bindings::new();
-    for spec in specs {
-        let Some((name, binding)) = spec.split_once('=') else {
-            bail!("--service `{spec}`: expected NAME=BINDING (ack, echo, fail:CODE)");
-        };
-        if binding.starts_with("http://") || binding.starts_with("https://") {
-            bail!("--service {name}={binding}: HTTP subscribers are not supported by `run` yet; use ack, echo or fail:CODE");
-        }
-        if binding.starts_with("exec:") {
-            bail!("--service {name}={binding}: exec bindings are not supported yet; use ack, echo or fail:CODE");
-        }
-        let b = Builtin::parse(binding).map_err(|e| anyhow::anyhow!("--service {spec}: {e}"))?;
-        bindings.bind_builtin(name, b);
-    }
-    Ok(bindings)
-}
-
 /// Serves until a signal; exit 0 after a clean drain, 1 when the manifests are invalid or the
 /// drain did not finish within the grace period.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_logs();
-    let bindings = parse_bindings(&args.services)?;
+    let mut bindings = super::bindings::parse(&args.services)?;
     let Some((topology, plan)) = super::load::load(&args.files) else {
         return Ok(ExitCode::from(1));
     };
-    // `uri` subscribers (and dead-letter sinks) would need real HTTP calls: refuse them unless
-    // bound to a built-in behaviour by their URL.
-    let unbound_uris: Vec<&str> = plan
-        .externals
-        .iter()
-        .filter(|x| x.service.is_none() && bindings.resolve(x).is_none())
-        .map(|x| x.name.as_str())
-        .collect();
-    if !unbound_uris.is_empty() {
-        bail!(
-            "HTTP subscribers are not supported by `run` yet: {} (bind each with --service URL=ack|echo|fail:CODE to simulate it)",
-            unbound_uris.join(", ")
-        );
+    // `uri` subscribers (and dead-letter sinks) not bound by name are real HTTP calls.
+    for url in super::bindings::bind_uris(&mut bindings, &plan)? {
+        eprintln!("calling {url} over HTTP (bind it with --service {url}=… to simulate it)");
     }
     let out: Option<Box<dyn Write + Send>> = match &args.out {
         Some(p) => Some(Box::new(BufWriter::new(
@@ -166,6 +137,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             unbound.join(", ")
         );
     }
+    // PingSources and CronJobSources fire on real timers until the signal.
+    let sources = super::sources::start_live(&plan, &engine.sender())?;
     let _ = std::io::stdout().flush();
 
     let signal = signals.wait().context("waiting for a signal")?;
@@ -174,6 +147,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "{signal}: no longer accepting; draining (grace {}s)",
         args.grace
     );
+    if let Some(sources) = sources {
+        let (sent, dropped) = sources.stop();
+        eprintln!("sources stopped: {sent} event(s) sent, {dropped} dropped (queue full)");
+    }
     if let Err(e) = ingress.stop(grace) {
         eprintln!("warning: {e}");
     }

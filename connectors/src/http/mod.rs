@@ -23,11 +23,13 @@
 //! 400) with a body naming the refused indexes (`refused 1 of 3 events: [1] missing required
 //! attribute "id"`); the other elements were accepted and must not be resent.
 
+mod client;
 mod decode;
 mod handler;
 mod metrics;
 mod routes;
 
+pub use client::HttpSubscriber;
 pub use decode::{decode, header_value, is_json, Malformed, Mode, BATCH, STRUCTURED};
 pub use metrics::{Metrics, Reason};
 pub use routes::Family;

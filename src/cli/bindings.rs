@@ -1,0 +1,61 @@
+//! `--service NAME=BINDING`, shared by `replay` and `run` (DESIGN.md §5).
+
+use anyhow::bail;
+use eventflow::connectors::http::HttpSubscriber;
+use eventflow::planner::plan::Plan;
+use eventflow::{Bindings, Builtin};
+use std::sync::Arc;
+
+/// Parses `NAME=ack|echo|fail:CODE|http://URL`. NAME is a Service name (`name`,
+/// `namespace/name`, `Kind/ns/name`) or a `uri` subscriber's URL.
+///
+/// # Errors
+/// A message naming the spec and the accepted forms.
+pub fn parse(specs: &[String]) -> anyhow::Result<Bindings> {
+    let mut bindings = Bindings::new();
+    for spec in specs {
+        // A URL name (`http://host/path=echo`) ends at the last `=`; a Service name at the first
+        // (its binding may be a URL with a query string).
+        let split = if spec.starts_with("http://") || spec.starts_with("https://") {
+            spec.rsplit_once('=')
+        } else {
+            spec.split_once('=')
+        };
+        let Some((name, binding)) = split else {
+            bail!("--service `{spec}`: expected NAME=BINDING (ack, echo, fail:CODE or http://…)");
+        };
+        if let Some(rest) = binding.strip_prefix("https://") {
+            bail!("--service {name}=https://{rest}: this build speaks plain HTTP only (no TLS)");
+        }
+        if binding.starts_with("http://") {
+            bindings.bind(name, Arc::new(HttpSubscriber::new(binding)));
+            continue;
+        }
+        if binding.starts_with("exec:") {
+            bail!("--service {name}={binding}: exec bindings are not available yet; use ack, echo, fail:CODE or http://…");
+        }
+        let b = Builtin::parse(binding).map_err(|e| anyhow::anyhow!("--service {spec}: {e}"))?;
+        bindings.bind_builtin(name, b);
+    }
+    Ok(bindings)
+}
+
+/// Live data plane: every `uri` subscriber (and dead-letter sink) not bound by name is called
+/// over HTTP at its URL, as Knative would. Returns the URLs bound that way.
+pub fn bind_uris(bindings: &mut Bindings, plan: &Plan) -> anyhow::Result<Vec<String>> {
+    let mut bound = Vec::new();
+    for x in &plan.externals {
+        if x.service.is_some() || bindings.resolve(x).is_some() {
+            continue;
+        }
+        if x.url.starts_with("https://") {
+            bail!(
+                "{}: this build speaks plain HTTP only (no TLS); bind it with --service",
+                x.url
+            );
+        }
+        bindings.bind(&x.name, Arc::new(HttpSubscriber::new(&x.url)));
+        bound.push(x.url.clone());
+    }
+    Ok(bound)
+}
