@@ -30,7 +30,7 @@ enum Command {
     Explain(cli::explain::Args),
     /// Serve Knative-compatible HTTP ingress and route events live (Ctrl-C / SIGTERM drains).
     Run(cli::run::Args),
-    /// Measure throughput, latency and memory beside baselines (DESIGN.md §8).
+    /// Measure throughput, latency and memory beside baselines, as ratios to the targets.
     Bench(cli::bench::Args),
 }
 

@@ -38,7 +38,7 @@ pub struct Report {
     pub elapsed_seconds: f64,
     /// `events_read / elapsed_seconds`.
     pub events_per_second: f64,
-    /// Timely workers used.
+    /// Timely workers used, over all processes of a cluster.
     pub workers: usize,
 }
 

@@ -277,7 +277,7 @@ pub fn run(
         }
     }
     let mut report = report.unwrap_or_default();
-    report.workers = workers;
+    report.workers = workers * share.map_or(1, |(_, n)| n as usize);
     report.elapsed_seconds = started.elapsed().as_secs_f64();
     report.events_per_second = if report.elapsed_seconds > 0.0 {
         report.events_read as f64 / report.elapsed_seconds

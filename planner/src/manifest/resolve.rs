@@ -5,7 +5,7 @@
 use super::decode::{did_you_mean, RefUse};
 use crate::diagnostic::{Diagnostic, Origin, Severity};
 use crate::topology::{Broker, Meta, RefKind, Topology};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 type Key = (&'static str, String, String);
 
@@ -80,8 +80,35 @@ pub fn resolve(t: &mut Topology, refs: &[RefUse], diags: &mut Vec<Diagnostic>) {
         })
         .collect();
 
+    // Channels Knative generates for Sequences and Parallels (`<seq>-kn-sequence-<i>`,
+    // `<par>-kn-parallel[-<i>]`) exist too: EventTypes may refer to them.
+    let mut generated: HashSet<(String, String)> = HashSet::new();
+    for q in &t.sequences {
+        for i in 0..q.steps.len() {
+            generated.insert((
+                q.meta.namespace.clone(),
+                format!("{}-kn-sequence-{i}", q.meta.name),
+            ));
+        }
+    }
+    for p in &t.parallels {
+        generated.insert((
+            p.meta.namespace.clone(),
+            format!("{}-kn-parallel", p.meta.name),
+        ));
+        for i in 0..p.branches.len() {
+            generated.insert((
+                p.meta.namespace.clone(),
+                format!("{}-kn-parallel-{i}", p.meta.name),
+            ));
+        }
+    }
+
     for r in refs {
         let key = (r.target.namespace.clone(), r.target.name.clone());
+        if matches!(r.target.kind, RefKind::Channel(_)) && generated.contains(&key) {
+            continue;
+        }
         let (found, pool): (bool, Vec<&(String, String)>) = match &r.target.kind {
             RefKind::Broker => (brokers.contains_key(&key), brokers.keys().collect()),
             RefKind::Sequence => (sequences.contains_key(&key), sequences.keys().collect()),

@@ -140,7 +140,7 @@ pub fn markdown(res: &Results) -> String {
     }
     let t = targets(res);
     if !t.is_empty() {
-        s.push_str("\n### Ratios against the targets (DESIGN.md §8)\n\n");
+        s.push_str("\n### Ratios against the targets\n\n");
         s.push_str("| ratio | measured | target | met |\n|---|---:|---:|---|\n");
         for t in &t {
             let met = match t.met {
