@@ -192,7 +192,16 @@ fn path(s: &mut String, plan: &Plan, run: &RunResult, binding_of: &dyn Fn(&Exter
                 None => None,
             };
             if let Some(r) = reply {
-                let _ = writeln!(s, "       replies go to {r}");
+                let silent = binding == " [ack]" && outcome == "delivered";
+                if silent {
+                    // The usual answer to "why did the next step get nothing?".
+                    let _ = writeln!(
+                        s,
+                        "       replies would go to {r}, but `ack` answers without a reply: the path ends here"
+                    );
+                } else {
+                    let _ = writeln!(s, "       replies go to {r}");
+                }
             }
         }
         match outcome.as_str() {
