@@ -9,7 +9,7 @@ pub use crate::logline::delivery_line;
 use crate::logline::event_json;
 use crate::pool::DeliveryPool;
 use crate::record::{Delivery, Item, Meta, Outcome, Place, Record, RecordKind};
-use crate::service::{Bindings, Reply, Subscriber};
+use crate::service::{Bindings, CallContext, Reply, Subscriber};
 use crate::ttl::{reply_ttl_exhausted, ttl_exhausted, TTL_EXTENSION};
 use base64::Engine as _;
 use eventflow_planner::event::{Event, ExtValue};
@@ -20,6 +20,23 @@ use std::sync::Arc;
 const MARK_SUBSCRIBER: u32 = u32::MAX - 2;
 const MARK_REPLY: u32 = u32::MAX - 1;
 const MARK_DEAD_LETTER: u32 = u32::MAX;
+
+/// Which leg of a delivery a call is: the subscriber itself, or a reply target / dead-letter
+/// sink (no `Prefer: reply`, answered like a Subscription's subscriber).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Leg {
+    Subscriber(EdgeKind),
+    Forward,
+}
+
+impl Leg {
+    fn kind(self) -> EdgeKind {
+        match self {
+            Leg::Subscriber(k) => k,
+            Leg::Forward => EdgeKind::Subscription,
+        }
+    }
+}
 
 /// Everything the deliver operator needs, shared by all workers.
 pub struct Deliverer {
@@ -204,7 +221,7 @@ impl Deliverer {
                     x as usize,
                     &sent,
                     &edge.policy,
-                    edge.kind,
+                    Leg::Subscriber(edge.kind),
                     &mut meta.clock,
                     &self.vias[e as usize],
                 );
@@ -270,7 +287,7 @@ impl Deliverer {
         x: usize,
         event: &Event,
         policy: &Policy,
-        kind: EdgeKind,
+        leg: Leg,
         clock: &mut VirtualMs,
         via: &str,
     ) -> (Result<Option<Event>, Failure>, u32) {
@@ -294,10 +311,18 @@ impl Deliverer {
                 }
             }
             let reply = match sub {
-                Some(s) => s.call_with(event, timeout, namespace),
+                Some(s) => {
+                    let prefer_reply = matches!(leg, Leg::Subscriber(_));
+                    let ctx = CallContext {
+                        timeout_ms: timeout,
+                        namespace,
+                        prefer_reply,
+                    };
+                    s.call_with(event, &ctx)
+                }
                 None => Reply::None,
             };
-            match classify(reply, kind) {
+            match classify(reply, leg.kind()) {
                 Answer::Success(r) => return (Ok(r), k + 1),
                 Answer::Fatal(f) => return (Err(f), k + 1),
                 Answer::Retry(f) => last = f,
@@ -347,14 +372,8 @@ impl Deliverer {
                 let x = *x as usize;
                 let via: Arc<str> = Arc::from(via.as_str());
                 let reply = Arc::new(reply);
-                let (answer, attempts) = self.call(
-                    x,
-                    &reply,
-                    &edge.policy,
-                    EdgeKind::Subscription,
-                    &mut meta.clock,
-                    &via,
-                );
+                let (answer, attempts) =
+                    self.call(x, &reply, &edge.policy, Leg::Forward, &mut meta.clock, &via);
                 match answer {
                     Ok(_) => self.log(
                         &meta,
@@ -453,14 +472,8 @@ impl Deliverer {
             Target::External(d) => {
                 let d = d as usize;
                 let dl = Arc::new(dl);
-                let (answer, attempts) = self.call(
-                    d,
-                    &dl,
-                    policy,
-                    EdgeKind::Subscription,
-                    &mut meta.clock,
-                    &via,
-                );
+                let (answer, attempts) =
+                    self.call(d, &dl, policy, Leg::Forward, &mut meta.clock, &via);
                 let (outcome, reason) = match answer {
                     Ok(_) => (Outcome::Delivered, None),
                     Err(f2) => (

@@ -29,10 +29,10 @@ pub trait Subscriber: Send + Sync {
     /// Handles one delivery.
     fn call(&self, event: &Event) -> Reply;
 
-    /// Handles one delivery with the edge's per-attempt `timeout` (DeliverySpec, ms) and
-    /// `Kn-Namespace`. In-process subscribers ignore both (the default).
-    fn call_with(&self, event: &Event, timeout_ms: Option<u64>, namespace: &str) -> Reply {
-        let _ = (timeout_ms, namespace);
+    /// Handles one delivery with its context (per-attempt timeout, `Kn-Namespace`, whether a
+    /// reply is wanted). In-process subscribers ignore it (the default).
+    fn call_with(&self, event: &Event, ctx: &CallContext<'_>) -> Reply {
+        let _ = ctx;
         self.call(event)
     }
 
@@ -51,6 +51,17 @@ where
     fn call(&self, event: &Event) -> Reply {
         self(event)
     }
+}
+
+/// What a delivery request carries besides the event (knative-semantics.md §3.3, §3.5, §3.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallContext<'a> {
+    /// The edge's `delivery.timeout` per attempt, in ms.
+    pub timeout_ms: Option<u64>,
+    /// The Trigger's or Subscription's namespace (`Kn-Namespace`).
+    pub namespace: &'a str,
+    /// `Prefer: reply`: true for a subscriber, false for reply targets and dead-letter sinks.
+    pub prefer_reply: bool,
 }
 
 /// A built-in binding, as written on the command line (`--service NAME=BINDING`).

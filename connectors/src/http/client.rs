@@ -5,7 +5,7 @@
 
 use super::decode::decode;
 use base64::Engine as _;
-use eventflow_engine::service::{Reply, Subscriber};
+use eventflow_engine::service::{CallContext, Reply, Subscriber};
 use eventflow_planner::event::{Data, Event, SpecVersion};
 use std::time::Duration;
 
@@ -91,18 +91,26 @@ fn body_of(event: &Event) -> Vec<u8> {
 
 impl Subscriber for HttpSubscriber {
     fn call(&self, event: &Event) -> Reply {
-        self.call_with(event, None, "")
+        let ctx = CallContext {
+            timeout_ms: None,
+            namespace: "",
+            prefer_reply: true,
+        };
+        self.call_with(event, &ctx)
     }
 
-    fn call_with(&self, event: &Event, timeout_ms: Option<u64>, namespace: &str) -> Reply {
+    fn call_with(&self, event: &Event, ctx: &CallContext<'_>) -> Reply {
+        let (timeout_ms, namespace) = (ctx.timeout_ms, ctx.namespace);
         let mut req = self
             .agent
             .post(&self.url)
             .header("ce-specversion", event.specversion.as_str())
             .header("ce-id", header_value(&event.id))
             .header("ce-source", header_value(&event.source))
-            .header("ce-type", header_value(&event.ty))
-            .header("Prefer", "reply");
+            .header("ce-type", header_value(&event.ty));
+        if ctx.prefer_reply {
+            req = req.header("Prefer", "reply");
+        }
         if !namespace.is_empty() {
             req = req.header("Kn-Namespace", namespace);
         }
