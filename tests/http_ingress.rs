@@ -541,6 +541,11 @@ fn run_prints_its_address_and_drains_on_sigterm() {
         h[1] = ("ce-id", &id);
         assert_eq!(post(addr, "/default/default", &h, "").status, 202);
     }
+    // A malformed event is refused at the ingress and counted in the summary.
+    assert_eq!(
+        post(addr, "/default/default", &[("ce-specversion", "1.0")], "").status,
+        400
+    );
     // The event registry (`--registry`) answers at GET /registry once the epochs settle. `ci`
     // echoes, so each push re-enters the Broker until knativebrokerttl runs out: 3 × 255.
     let mut registry = String::new();
@@ -576,6 +581,14 @@ fn run_prints_its_address_and_drains_on_sigterm() {
     assert_eq!(
         accepted.split_whitespace().collect::<Vec<_>>(),
         ["accepted", "3"]
+    );
+    let refused = rest
+        .lines()
+        .find(|l| l.trim_start().starts_with("refused at ingress"))
+        .unwrap_or_default();
+    assert_eq!(
+        refused.split_whitespace().collect::<Vec<_>>(),
+        ["refused", "at", "ingress", "1"]
     );
     assert!(
         rest.contains("Service/default/ci <- Trigger/default/on-push"),

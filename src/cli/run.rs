@@ -151,6 +151,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let (sent, dropped) = sources.stop();
         eprintln!("sources stopped: {sent} event(s) sent, {dropped} dropped (queue full)");
     }
+    let refused = ingress.rejected_total();
     if let Err(e) = ingress.stop(grace) {
         eprintln!("warning: {e}");
     }
@@ -179,6 +180,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for line in table.lines().skip(1) {
         println!("{line}");
     }
+    // Refused requests never reach the engine: counted by the ingress (`/metrics` by reason).
+    println!("  refused at ingress {refused:>8}");
     Ok(ExitCode::SUCCESS)
 }
 

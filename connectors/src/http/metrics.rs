@@ -137,6 +137,17 @@ impl Metrics {
             .inc_by(n);
     }
 
+    /// Events refused so far, over every ingress and reason.
+    pub fn rejected_total(&self) -> u64 {
+        use prometheus::core::Collector;
+        self.rejected
+            .collect()
+            .iter()
+            .flat_map(|family| family.get_metric())
+            .map(|m| m.get_counter().get_value() as u64)
+            .sum()
+    }
+
     /// Renders every family in Prometheus text format, with the queue gauges set first.
     pub fn render(&self, queued: usize, capacity: usize) -> String {
         self.queue.set(i64::try_from(queued).unwrap_or(i64::MAX));

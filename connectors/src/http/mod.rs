@@ -233,6 +233,12 @@ impl HttpIngress {
         &self.urls
     }
 
+    /// Events refused with a 4xx/5xx so far (malformed, unknown ingress, too large, queue
+    /// full, stopped, wrong method), as counted in `/metrics`.
+    pub fn rejected_total(&self) -> u64 {
+        self.state.metrics.rejected_total()
+    }
+
     /// Stops accepting connections, lets requests in progress finish (at most `grace`), and
     /// returns. `/readyz` answers 503 from the start of the call.
     ///
