@@ -2,6 +2,7 @@
 
 use anyhow::bail;
 use eventflow::connectors::http::HttpSubscriber;
+use eventflow::engine::service::Subscriber;
 use eventflow::planner::plan::Plan;
 use eventflow::{Bindings, Builtin};
 use std::sync::Arc;
@@ -12,7 +13,19 @@ use std::sync::Arc;
 /// # Errors
 /// A message naming the spec and the accepted forms.
 pub fn parse(specs: &[String]) -> anyhow::Result<Bindings> {
-    let mut bindings = Bindings::new();
+    Ok(parse_described(specs)?.0)
+}
+
+/// Each bound subscriber with the text of its binding (`echo`, `http://…`), so output can say
+/// which binding a subscriber got (found through `Bindings::resolve`).
+pub type Described = Vec<(Arc<dyn Subscriber>, String)>;
+
+/// [`parse`], also returning what each subscriber was bound to.
+///
+/// # Errors
+/// A message naming the spec and the accepted forms.
+pub fn parse_described(specs: &[String]) -> anyhow::Result<(Bindings, Described)> {
+    let (mut bindings, mut described) = (Bindings::new(), Vec::new());
     for spec in specs {
         // A URL name (`http://host/path=echo`) ends at the last `=`; a Service name at the first
         // (its binding may be a URL with a query string).
@@ -28,16 +41,20 @@ pub fn parse(specs: &[String]) -> anyhow::Result<Bindings> {
             bail!("--service {name}=https://{rest}: this build speaks plain HTTP only (no TLS)");
         }
         if binding.starts_with("http://") {
-            bindings.bind(name, Arc::new(HttpSubscriber::new(binding)));
+            let sub: Arc<dyn Subscriber> = Arc::new(HttpSubscriber::new(binding));
+            bindings.bind(name, sub.clone());
+            described.push((sub, binding.to_string()));
             continue;
         }
         if binding.starts_with("exec:") {
             bail!("--service {name}={binding}: exec bindings are not available yet; use ack, echo, fail:CODE or http://…");
         }
         let b = Builtin::parse(binding).map_err(|e| anyhow::anyhow!("--service {spec}: {e}"))?;
-        bindings.bind_builtin(name, b);
+        let sub: Arc<dyn Subscriber> = Arc::new(b);
+        bindings.bind(name, sub.clone());
+        described.push((sub, b.to_string()));
     }
-    Ok(bindings)
+    Ok((bindings, described))
 }
 
 /// Live data plane: every `uri` subscriber (and dead-letter sink) not bound by name is called

@@ -13,9 +13,8 @@ use eventflow::engine::clock::parse_rfc3339_ms;
 use eventflow::engine::input::{Chunk, ChunkBody};
 use eventflow::engine::registry::Registry;
 use eventflow::engine::run::{run as run_engine, RunOptions};
-use eventflow::engine::service::Subscriber;
 use eventflow::planner::event::json::parse_event;
-use eventflow::{Bindings, Builtin};
+use eventflow::Bindings;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,7 +36,7 @@ pub struct Args {
     /// Namespace of the --into resource.
     #[arg(short = 'n', long)]
     pub namespace: Option<String>,
-    /// Give a Service (or uri) a behaviour: NAME=ack | NAME=echo | NAME=fail:CODE.
+    /// Give a Service (or uri) a behaviour: NAME=ack | echo | fail:CODE | http://URL.
     #[arg(long = "service", value_name = "NAME=BINDING")]
     pub services: Vec<String>,
     /// Virtual time for an event without `time` (RFC 3339).
@@ -48,33 +47,14 @@ pub struct Args {
     pub hop_limit: u32,
 }
 
-/// The bindings of `--service` specs, and each bound subscriber with its text (`echo`, …) so
-/// the output can say which binding a subscriber got (found through `Bindings::resolve`).
-pub type Described = Vec<(Arc<dyn Subscriber>, String)>;
+pub use super::bindings::Described;
 
-/// Parses `--service NAME=BINDING` specs (`ack`, `echo`, `fail:CODE`; `exec:`/`http(s)://`
-/// are refused as in replay).
+/// Parses `--service NAME=BINDING` specs exactly as `replay` does (see `super::bindings`).
 ///
 /// # Errors
 /// A usage message naming the bad spec.
 pub fn parse_bindings(specs: &[String]) -> anyhow::Result<(Bindings, Described)> {
-    let (mut bindings, mut described) = (Bindings::new(), Vec::new());
-    for spec in specs {
-        let Some((name, binding)) = spec.split_once('=') else {
-            bail!("--service `{spec}`: expected NAME=BINDING (ack, echo, fail:CODE)");
-        };
-        if ["exec:", "http://", "https://"]
-            .iter()
-            .any(|p| binding.starts_with(p))
-        {
-            bail!("--service {name}={binding}: exec and HTTP bindings are not available in replay yet; use ack, echo or fail:CODE");
-        }
-        let b = Builtin::parse(binding).map_err(|e| anyhow::anyhow!("--service {spec}: {e}"))?;
-        let s: Arc<dyn Subscriber> = Arc::new(b);
-        bindings.bind(name, s.clone());
-        described.push((s, b.to_string()));
-    }
-    Ok((bindings, described))
+    super::bindings::parse_described(specs)
 }
 
 /// A `Write` into a shared buffer (the delivery log of the one-event run).
