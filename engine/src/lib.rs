@@ -5,6 +5,7 @@
 //! reply and dead-letter semantics, on a virtual clock.
 
 mod answer;
+pub mod acks;
 pub mod clock;
 pub mod dataflow;
 pub mod deliver;
@@ -20,6 +21,7 @@ pub mod run;
 pub mod service;
 pub mod sink;
 pub mod ttl;
+mod worker;
 
 pub use report::Report;
 pub use run::{run, RunOptions};

@@ -14,10 +14,11 @@
 //! [`LiveEngine::shutdown`] closes the queue, lets everything already accepted drain (replies,
 //! retries and dead letters included) and returns the [`Report`].
 
+use crate::acks::{Acks, Done};
 use crate::clock::VirtualMs;
 use crate::input::{Chunk, ChunkBody};
 use crate::report::Report;
-use crate::run::{run, EngineError, RunOptions, Wakers};
+use crate::run::{run, Communication, EngineError, RunOptions, Wakers};
 use crate::service::Bindings;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use eventflow_planner::event::Event;
@@ -61,6 +62,13 @@ pub struct LiveOptions {
     pub out: Option<Box<dyn Write + Send>>,
     /// The event registry to feed, if any (see [`crate::registry`]).
     pub registry: Option<crate::registry::Registry>,
+    /// Threads of this process (default) or one process of a timely cluster. In a cluster
+    /// every process feeds what it is sent; global worker 0 (process 0) holds the delivery
+    /// log and the report.
+    pub communication: Communication,
+    /// In a cluster whose process 0 writes a delivery log, the other processes set this so
+    /// their workers build the log lines process 0 writes.
+    pub lines_for_leader: bool,
 }
 
 impl Default for LiveOptions {
@@ -75,12 +83,17 @@ impl Default for LiveOptions {
             hop_limit: 1000,
             out: None,
             registry: None,
+            communication: Communication::Process,
+            lines_for_leader: false,
         }
     }
 }
 
 /// The sending side, shared by every [`LiveSender`]; `None` once shutdown began.
-type SharedQueue = Arc<RwLock<Option<Sender<(NodeId, Event)>>>>;
+type SharedQueue = Arc<RwLock<Option<Sender<Queued>>>>;
+
+/// A queued event: its ingress node, the event, and its completion callback if tracked.
+type Queued = (NodeId, Event, Option<Done>);
 
 /// A cheap, cloneable handle that sends events into a [`LiveEngine`]. It does not keep the
 /// engine alive: after [`LiveEngine::shutdown`] began, every send answers
@@ -100,9 +113,33 @@ impl LiveSender {
     /// [`SendError::Full`] when the queue holds `queue_capacity` events,
     /// [`SendError::Stopped`] after shutdown began or when the engine failed.
     pub fn try_send(&self, node: NodeId, event: Event) -> Result<(), SendError> {
+        self.try_queue((node, event, None))
+    }
+
+    /// [`try_send`](LiveSender::try_send), and calls `done` once every delivery descending
+    /// from the event has ended (delivered, dead-lettered or dropped with a reason). `done` is
+    /// never called when the send fails, nor when the engine stops before the event drained
+    /// (a crash, or a drain cut short): a durable ingress acknowledges its message in `done`.
+    ///
+    /// # Errors
+    /// As [`try_send`](LiveSender::try_send).
+    pub fn try_send_tracked(&self, node: NodeId, event: Event, done: Done) -> Result<(), SendError> {
+        self.try_queue((node, event, Some(done)))
+    }
+
+    /// [`send`](LiveSender::send) with a completion callback, as in
+    /// [`try_send_tracked`](LiveSender::try_send_tracked).
+    ///
+    /// # Errors
+    /// [`SendError::Stopped`].
+    pub fn send_tracked(&self, node: NodeId, event: Event, done: Done) -> Result<(), SendError> {
+        self.queue((node, event, Some(done)))
+    }
+
+    fn try_queue(&self, item: Queued) -> Result<(), SendError> {
         let guard = self.queue.read().unwrap_or_else(PoisonError::into_inner);
         let tx = guard.as_ref().ok_or(SendError::Stopped)?;
-        tx.try_send((node, event)).map_err(|e| match e {
+        tx.try_send(item).map_err(|e| match e {
             TrySendError::Full(_) => SendError::Full,
             TrySendError::Disconnected(_) => SendError::Stopped,
         })
@@ -113,11 +150,15 @@ impl LiveSender {
     /// # Errors
     /// [`SendError::Stopped`] after shutdown began or when the engine failed.
     pub fn send(&self, node: NodeId, event: Event) -> Result<(), SendError> {
+        self.queue((node, event, None))
+    }
+
+    fn queue(&self, item: Queued) -> Result<(), SendError> {
         let tx = {
             let guard = self.queue.read().unwrap_or_else(PoisonError::into_inner);
             guard.as_ref().ok_or(SendError::Stopped)?.clone()
         };
-        tx.send((node, event)).map_err(|_| SendError::Stopped)
+        tx.send(item).map_err(|_| SendError::Stopped)
     }
 
     /// Events queued and not yet taken by the feeder (0 after shutdown).
@@ -177,11 +218,13 @@ impl LiveEngine {
     ) -> Result<LiveEngine, EngineError> {
         let capacity = opts.queue_capacity.max(1);
         let max_batch = opts.max_batch.max(1);
-        let (tx, rx) = crossbeam_channel::bounded::<(NodeId, Event)>(capacity);
+        let (tx, rx) = crossbeam_channel::bounded::<Queued>(capacity);
         let (chunk_tx, chunk_rx) = crossbeam_channel::bounded::<Chunk>(opts.chunks_queued.max(1));
         // Workers park while idle; the feeder wakes them after each chunk.
         let wakers = Wakers::new();
         let feeder_wakers = wakers.clone();
+        let acks = Acks::new();
+        let feeder_acks = acks.clone();
         let run_opts = RunOptions {
             workers: opts.workers.max(1),
             clock_start: opts.clock_start,
@@ -191,6 +234,9 @@ impl LiveEngine {
             epochs_in_flight: opts.epochs_in_flight.max(1),
             wakers: Some(wakers.clone()),
             wall_clock: true,
+            acks: Some(acks),
+            communication: opts.communication,
+            lines_for_leader: opts.lines_for_leader,
             ..RunOptions::default()
         };
         let engine_plan = plan.clone();
@@ -203,7 +249,7 @@ impl LiveEngine {
         let feeder = std::thread::Builder::new()
             .name("eventflow-feeder".into())
             .spawn(move || {
-                feed(&rx, &chunk_tx, max_batch, &feeder_wakers);
+                feed(&rx, &chunk_tx, max_batch, &feeder_wakers, &feeder_acks);
                 feeder_alive.store(false, Ordering::Release);
             })
             .map_err(|e| EngineError::Dataflow(format!("cannot start the feeder thread: {e}")))?;
@@ -285,17 +331,29 @@ impl Drop for LiveEngine {
 
 /// Moves events from the queue into chunks until the queue is closed and empty, or the engine
 /// stops taking chunks.
-fn feed(rx: &Receiver<(NodeId, Event)>, chunks: &Sender<Chunk>, max_batch: usize, wakers: &Wakers) {
+fn feed(
+    rx: &Receiver<Queued>,
+    chunks: &Sender<Chunk>,
+    max_batch: usize,
+    wakers: &Wakers,
+    acks: &Acks,
+) {
     let (mut index, mut seq) = (0u64, 1u64);
     while let Ok(first) = rx.recv() {
         let mut events = Vec::with_capacity(max_batch.min(rx.len() + 1));
-        events.push(first);
-        while events.len() < max_batch {
+        let mut done = Vec::new();
+        let mut take = |(node, event, d): Queued| {
+            events.push((node, event));
+            done.extend(d);
+        };
+        take(first);
+        for _ in 1..max_batch {
             match rx.try_recv() {
-                Ok(e) => events.push(e),
+                Ok(item) => take(item),
                 Err(_) => break,
             }
         }
+        acks.file(index, done);
         let n = events.len() as u64;
         let chunk = Chunk {
             index,

@@ -1,25 +1,24 @@
 //! Driving the dataflow: workers pull input chunks from a channel, bound the epochs in flight
 //! with the probe, and stop once the input is closed and everything has drained.
 
+use crate::acks::Acks;
 use crate::clock::VirtualMs;
 use crate::dataflow::{build, Settings};
 use crate::deliver::Deliverer;
-use crate::input::{Chunk, ChunkBody};
+use crate::input::Chunk;
 use crate::report::Report;
 use crate::service::Bindings;
 use crate::sink::SinkState;
-use crossbeam_channel::{Receiver, TryRecvError};
+use crate::worker::{drive, Feed};
+use crossbeam_channel::Receiver;
 use eventflow_planner::plan::{NodeId, Plan};
 use std::cell::RefCell;
 use std::io::Write;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use timely::CommunicationConfig;
-
-/// Live events batched into one epoch at most.
-const MAX_EVENTS_PER_EPOCH: usize = 1024;
 
 /// How to run.
 pub struct RunOptions {
@@ -50,6 +49,8 @@ pub struct RunOptions {
     pub lines_for_leader: bool,
     /// Feed this event registry while running (`None`, the default: no registry).
     pub registry: Option<crate::registry::Registry>,
+    /// Completion callbacks of live sends, run as their epochs drain (see [`crate::acks`]).
+    pub acks: Option<Acks>,
 }
 
 impl Default for RunOptions {
@@ -67,6 +68,7 @@ impl Default for RunOptions {
             communication: Communication::Process,
             wall_clock: false,
             lines_for_leader: false,
+            acks: None,
         }
     }
 }
@@ -156,8 +158,9 @@ pub fn run(
         opts.entry,
         opts.clock_start,
         opts.strict,
-        opts.epochs_in_flight.max(1),
+        opts.epochs_in_flight.max(1) as usize,
     );
+    let acks = opts.acks;
 
     let wakers = opts.wakers;
     let wall_clock = opts.wall_clock;
@@ -202,64 +205,17 @@ pub fn run(
             wall_clock,
             registry: registry.clone(),
         };
-        let mut handles =
-            worker.dataflow::<u64, _, _>(|scope| build(scope, &settings, sink.clone()));
-        let mut last: Option<u64> = None;
-        loop {
-            if abort.load(Ordering::SeqCst) {
-                break;
-            }
-            if let Some(l) = last {
-                if l >= in_flight && handles.probe.less_equal(&(l - in_flight)) {
-                    worker.step_or_park(Some(Duration::from_millis(1)));
-                    continue;
-                }
-            }
-            match chunks.try_recv() {
-                // In a cluster each process takes its share of the log's chunks.
-                Ok(chunk) if share.is_some_and(|(p, n)| chunk.index % n != p) => continue,
-                Ok(mut chunk) => {
-                    // Live sends arrive one event per chunk: batch what is already waiting
-                    // into one epoch (per-epoch overhead dominates single events).
-                    let mut next = None;
-                    if let ChunkBody::Events(events) = &mut chunk.body {
-                        while events.len() < MAX_EVENTS_PER_EPOCH {
-                            match chunks.try_recv() {
-                                Ok(Chunk {
-                                    body: ChunkBody::Events(more),
-                                    ..
-                                }) => events.extend(more),
-                                Ok(other) => {
-                                    next = Some(other);
-                                    break;
-                                }
-                                Err(_) => break,
-                            }
-                        }
-                    }
-                    for chunk in std::iter::once(chunk).chain(next) {
-                        let idx = chunk.index;
-                        if idx > *handles.input.time() {
-                            handles.input.advance_to(idx);
-                        }
-                        handles.input.send(chunk);
-                        // Close the epoch at once: a live engine may wait long for the next
-                        // chunk, and the report and registry settle per completed epoch.
-                        handles.input.advance_to(idx + 1);
-                        last = Some(idx);
-                    }
-                    worker.step();
-                }
-                Err(TryRecvError::Empty) => {
-                    worker.step_or_park(Some(Duration::from_micros(200)));
-                }
-                Err(TryRecvError::Disconnected) => break,
-            }
-        }
-        drop(handles.input);
-        while !handles.probe.done() {
-            worker.step_or_park(Some(Duration::from_millis(1)));
-        }
+        let handles = worker.dataflow::<u64, _, _>(|scope| build(scope, &settings, sink.clone()));
+        let feed = Feed {
+            chunks: &chunks,
+            // Live processes of a cluster each feed what their own ingress accepted.
+            share: if wall_clock { None } else { share },
+            live: wall_clock,
+            acks: acks.clone(),
+            in_flight,
+            abort: &abort,
+        };
+        drive(worker, handles, feed);
         let mut s = sink.borrow_mut();
         s.finish();
         (index, std::mem::take(&mut s.report), s.write_error.take())

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bindings;
+pub mod cluster;
 pub mod explain;
 pub mod explain_print;
 pub mod load;

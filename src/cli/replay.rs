@@ -3,7 +3,8 @@
 use anyhow::{bail, Context};
 use eventflow::connectors::log::{read_log, spawn_reader, CHUNK_LINES};
 use eventflow::engine::clock::parse_rfc3339_ms;
-use eventflow::engine::run::{run as run_engine, Communication, RunOptions};
+use crate::cli::cluster::ClusterArgs;
+use eventflow::engine::run::{run as run_engine, RunOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -62,22 +63,13 @@ pub struct Args {
     /// Print no summary table.
     #[arg(long, short = 'q')]
     pub quiet: bool,
-    /// Cluster mode: number of processes (timely's cluster; needs --process and --hostfile).
-    #[arg(long, default_value_t = 1)]
-    pub processes: usize,
-    /// Cluster mode: this process's index, 0..processes. Process 0 writes --out and --report.
-    #[arg(long, default_value_t = 0)]
-    pub process: usize,
-    /// Cluster mode: a file with one `host:port` per process, the same on every process.
-    #[arg(long)]
-    pub hostfile: Option<PathBuf>,
     /// Call `uri` subscribers (and dead-letter sinks) over HTTP for real instead of simulating
     /// them; backoff still runs on the virtual clock.
     #[arg(long)]
     pub call_uris: bool,
-    /// Serialize every record exchanged between workers, as a cluster would (a test guard).
-    #[arg(long, hide = true)]
-    pub binary_exchange: bool,
+    /// Cluster flags (`--processes`, `--process`, `--hostfile`).
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 /// Runs the replay; exit 1 on invalid manifests, unreadable input or a `--strict` failure.
@@ -113,12 +105,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(_) if args.events.is_none() => (0, "sources".to_string()),
         Err(msg) => bail!("{msg}"),
     };
-    let communication = communication(&args)?;
+    let communication = args.cluster.communication()?;
     let clock_start = parse_rfc3339_ms(&args.clock_start)
         .with_context(|| format!("--clock-start `{}` is not RFC 3339", args.clock_start))?;
     let to_stdout = args.out.as_deref().is_some_and(|p| p.as_os_str() == "-");
     // In a cluster, process 0 holds the delivery log, the report and the summary.
-    let leader = args.process == 0;
+    let leader = args.cluster.leader();
     let out: Option<Box<dyn Write + Send>> = match &args.out {
         Some(_) if !leader => None,
         Some(_) if to_stdout => Some(Box::new(BufWriter::new(std::io::stdout()))),
@@ -180,7 +172,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !leader {
         eprintln!(
             "process {} of {} done; the delivery log and the report are on process 0",
-            args.process, args.processes
+            args.cluster.process, args.cluster.processes
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -220,48 +212,4 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Timely communication from `--processes/--process/--hostfile` (and the hidden test guard).
-fn communication(args: &Args) -> anyhow::Result<Communication> {
-    if args.processes <= 1 {
-        return Ok(if args.binary_exchange {
-            Communication::ProcessBinary
-        } else {
-            Communication::Process
-        });
-    }
-    let Some(path) = &args.hostfile else {
-        bail!(
-            "--processes {} needs --hostfile FILE (one host:port per process)",
-            args.processes
-        );
-    };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read --hostfile {}", path.display()))?;
-    let addresses: Vec<String> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(String::from)
-        .collect();
-    if addresses.len() != args.processes {
-        bail!(
-            "--hostfile {} lists {} address(es) but --processes is {}",
-            path.display(),
-            addresses.len(),
-            args.processes
-        );
-    }
-    if args.process >= args.processes {
-        bail!(
-            "--process {} is out of range 0..{}",
-            args.process,
-            args.processes
-        );
-    }
-    Ok(Communication::Cluster {
-        process: args.process,
-        addresses,
-    })
 }

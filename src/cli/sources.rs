@@ -43,7 +43,7 @@ pub fn timers(args: &super::replay::Args, plan: &Plan) -> anyhow::Result<Option<
     if until <= from {
         bail!("--until must be later than --from");
     }
-    if args.processes > 1 {
+    if args.cluster.is_cluster() {
         bail!("--from/--until cannot be combined with --processes yet");
     }
     let found = sources::timers(plan)?;
