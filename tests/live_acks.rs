@@ -47,7 +47,10 @@ impl Subscriber for Gate {
 fn wait_until(what: &str, f: impl Fn() -> bool) {
     let start = Instant::now();
     while !f() {
-        assert!(start.elapsed() < Duration::from_secs(20), "timed out: {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out: {what}"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -80,21 +83,31 @@ fn done_runs_only_after_every_delivery_of_the_event_ended() {
         let sender = live.sender();
         for i in 0..50 {
             let e = Event::new(&format!("f{i}"), "/t", "fast");
-            sender.try_send_tracked(node, e, counter(&fast_done)).unwrap();
+            sender
+                .try_send_tracked(node, e, counter(&fast_done))
+                .unwrap();
         }
         // Events the gate holds are not done until the gate opens; the others finish meanwhile.
-        wait_until("fast events done", || fast_done.load(Ordering::SeqCst) == 50);
+        wait_until("fast events done", || {
+            fast_done.load(Ordering::SeqCst) == 50
+        });
         let slow = Event::new("s1", "/t", "slow");
-        sender.try_send_tracked(node, slow, counter(&slow_done)).unwrap();
+        sender
+            .try_send_tracked(node, slow, counter(&slow_done))
+            .unwrap();
         for i in 50..60 {
             let e = Event::new(&format!("f{i}"), "/t", "fast");
-            sender.try_send_tracked(node, e, counter(&fast_done)).unwrap();
+            sender
+                .try_send_tracked(node, e, counter(&fast_done))
+                .unwrap();
         }
         std::thread::sleep(Duration::from_millis(300));
         assert_eq!(slow_done.load(Ordering::SeqCst), 0, "{workers} worker(s)");
         open.send(()).unwrap();
         wait_until("slow event done", || slow_done.load(Ordering::SeqCst) == 1);
-        wait_until("all fast events done", || fast_done.load(Ordering::SeqCst) == 60);
+        wait_until("all fast events done", || {
+            fast_done.load(Ordering::SeqCst) == 60
+        });
         let report = live.shutdown().unwrap();
         assert_eq!(report.accepted, 61);
         assert_eq!(fast_done.load(Ordering::SeqCst), 60);

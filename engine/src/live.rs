@@ -123,7 +123,12 @@ impl LiveSender {
     ///
     /// # Errors
     /// As [`try_send`](LiveSender::try_send).
-    pub fn try_send_tracked(&self, node: NodeId, event: Event, done: Done) -> Result<(), SendError> {
+    pub fn try_send_tracked(
+        &self,
+        node: NodeId,
+        event: Event,
+        done: Done,
+    ) -> Result<(), SendError> {
         self.try_queue((node, event, Some(done)))
     }
 

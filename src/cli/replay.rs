@@ -1,9 +1,9 @@
 //! `eventflow replay -f PATH... --events LOG.jsonl [...]` (DESIGN.md §5).
 
+use crate::cli::cluster::ClusterArgs;
 use anyhow::{bail, Context};
 use eventflow::connectors::log::{read_log, spawn_reader, CHUNK_LINES};
 use eventflow::engine::clock::parse_rfc3339_ms;
-use crate::cli::cluster::ClusterArgs;
 use eventflow::engine::run::{run as run_engine, RunOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fs::File;
