@@ -29,6 +29,13 @@ pub enum Error {
     /// The engine is no longer running.
     #[error("the engine has stopped")]
     Stopped,
+    /// NATS JetStream could not be reached or set up ([`Engine::nats`]).
+    #[cfg(feature = "nats")]
+    #[error("{0}")]
+    Nats(#[from] eventflow_connectors::nats::NatsError),
+    /// A JetStream-backed ingress did not store the event (not sent; retry).
+    #[error("{0}")]
+    NotStored(String),
 }
 
 /// Manifests loaded and lowered.
@@ -61,6 +68,8 @@ pub struct Engine {
     plan: Arc<Plan>,
     bindings: Bindings,
     workers: usize,
+    #[cfg(feature = "nats")]
+    nats: Option<eventflow_connectors::nats::NatsConfig>,
 }
 
 impl Engine {
@@ -80,7 +89,22 @@ impl Engine {
             plan: Arc::new(plan),
             bindings: Bindings::new(),
             workers: 1,
+            #[cfg(feature = "nats")]
+            nats: None,
         }
+    }
+
+    /// Backs the plan's `NatsJetStreamChannel`s and `NatsJetStreamBroker`s with the NATS
+    /// JetStream server at `url` (`nats://host:4222`): [`RunningEngine::send`] to them returns
+    /// once JetStream stored the event, and stored events are delivered at least once, across
+    /// restarts. Without this call they run in memory like any channel.
+    #[cfg(feature = "nats")]
+    pub fn nats(mut self, url: &str) -> Engine {
+        self.nats = Some(eventflow_connectors::nats::NatsConfig {
+            url: url.to_string(),
+            ..eventflow_connectors::nats::NatsConfig::default()
+        });
+        self
     }
 
     /// Binds the Service (or `uri`) `name` to a closure. Unbound subscribers acknowledge.
@@ -98,17 +122,34 @@ impl Engine {
         self
     }
 
-    /// Starts the workers.
+    /// Starts the workers (and, with [`Engine::nats`], connects and starts the consumers).
     ///
     /// # Errors
-    /// [`Error::Engine`] when the engine's threads cannot be started.
+    /// [`Error::Engine`] when the engine's threads cannot be started; `Error::Nats` when
+    /// JetStream is unreachable.
     pub fn start(self) -> Result<RunningEngine, Error> {
+        #[cfg(feature = "nats")]
+        let durable = match (&self.nats, self.plan.jetstream.is_empty()) {
+            (Some(cfg), false) => Some(eventflow_connectors::nats::JetStreamChannels::connect(
+                &self.plan,
+                cfg.clone(),
+            )?),
+            _ => None,
+        };
         let opts = LiveOptions {
             workers: self.workers,
             ..LiveOptions::default()
         };
         let live = LiveEngine::start_with(self.plan, self.bindings, opts)?;
-        Ok(RunningEngine { live })
+        #[cfg(feature = "nats")]
+        if let Some(d) = &durable {
+            d.start(&live.sender());
+        }
+        Ok(RunningEngine {
+            live,
+            #[cfg(feature = "nats")]
+            durable,
+        })
     }
 }
 
@@ -118,6 +159,8 @@ impl Engine {
 /// [`RunningEngine::live`] for the node-level, non-blocking API.
 pub struct RunningEngine {
     live: LiveEngine,
+    #[cfg(feature = "nats")]
+    durable: Option<eventflow_connectors::nats::JetStreamChannels>,
 }
 
 impl RunningEngine {
@@ -137,7 +180,19 @@ impl RunningEngine {
             .plan()
             .entry(Some(&into), ns.as_deref())
             .map_err(Error::Ingress)?;
+        #[cfg(feature = "nats")]
+        if let Some(d) = self.durable.as_ref().filter(|d| d.is_durable(node)) {
+            return d
+                .send(node, event)
+                .map_err(|e| Error::NotStored(e.to_string()));
+        }
         self.live.send(node, event).map_err(|_| Error::Stopped)
+    }
+
+    /// What the JetStream side did so far (`None` without [`Engine::nats`]).
+    #[cfg(feature = "nats")]
+    pub fn jetstream_stats(&self) -> Option<eventflow_connectors::nats::NatsStats> {
+        self.durable.as_ref().map(|d| d.stats())
     }
 
     /// The underlying engine handle (non-blocking `try_send` by node id, cloneable senders).
@@ -146,10 +201,20 @@ impl RunningEngine {
     }
 
     /// Stops accepting events, waits until everything sent has drained, and returns the report.
+    /// With JetStream, events stored but not yet pulled stay in their stream for the next start.
     ///
     /// # Errors
     /// [`Error::Engine`] if the dataflow failed.
     pub fn shutdown(self) -> Result<Report, Error> {
-        Ok(self.live.shutdown()?)
+        #[cfg(feature = "nats")]
+        if let Some(d) = &self.durable {
+            d.stop_pulling();
+        }
+        let report = self.live.shutdown()?;
+        #[cfg(feature = "nats")]
+        if let Some(d) = &self.durable {
+            d.finish(std::time::Duration::from_secs(30));
+        }
+        Ok(report)
     }
 }

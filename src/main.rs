@@ -35,6 +35,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    quiet_engine_panics();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate(a) => cli::validate::run(a),
@@ -52,4 +53,34 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// A lost cluster peer makes timely's threads panic one after another ("timely communication
+/// error", "MergeQueue poisoned"); `run` then reports the loss in plain words. Print those
+/// panics as one warning line each, without backtraces; other panics (a bug) keep the default
+/// report.
+fn quiet_engine_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("");
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        const LOST_PEER: [&str; 4] = [
+            "timely communication error",
+            "MergeQueue poisoned",
+            "Send thread panic",
+            "Recv thread panic",
+        ];
+        let engine = name.starts_with("timely:") || name == "eventflow-engine";
+        if engine && LOST_PEER.iter().any(|p| msg.contains(p)) {
+            eprintln!("warning: engine thread {name} stopped: {msg}");
+        } else {
+            default(info);
+        }
+    }));
 }

@@ -89,7 +89,6 @@ fn start(queue: usize, max_body: usize, delay: Duration) -> Live {
     let opts = LiveOptions {
         queue_capacity: queue,
         max_batch: 1,
-        chunks_queued: 1,
         epochs_in_flight: 1,
         ..LiveOptions::default()
     };
@@ -485,8 +484,8 @@ fn metrics_count_accepted_and_refused_events() {
     assert_eq!(r.status, 200);
     assert!(r.header("content-type").unwrap().starts_with("text/plain"));
     let want = [
-        r#"event_count{kind="broker",name="default",namespace_name="default",response_code="202",response_code_class="2xx"} 1"#,
-        r#"event_count{kind="broker",name="default",namespace_name="default",response_code="400",response_code_class="4xx"} 1"#,
+        r#"event_count{broker_name="default",kind="broker",name="default",namespace_name="default",response_code="202",response_code_class="2xx"} 1"#,
+        r#"event_count{broker_name="default",kind="broker",name="default",namespace_name="default",response_code="400",response_code_class="4xx"} 1"#,
         r#"eventflow_ingress_rejected_events_total{kind="broker",name="default",namespace_name="default",reason="malformed"} 1"#,
         "eventflow_ingress_queue_capacity 1024",
     ];

@@ -21,6 +21,15 @@ pub fn format_rfc3339(ms: VirtualMs) -> String {
     }
 }
 
+/// The wall clock, in ms since the Unix epoch (live engines: arrival times, reply times).
+pub fn wall_ms() -> VirtualMs {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| {
+            VirtualMs::try_from(d.as_millis()).unwrap_or(VirtualMs::MAX)
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,44 +1,44 @@
 //! Rendering a Plan as a timely dataflow (DESIGN.md §3, §3a).
 //!
 //! ```text
-//! input chunks ─parse─┬─ items ─enter─▶ ┌──────────── loop scope (epoch, pass) ────────────┐
-//!                     │                 │ concat(feedback) ─partition by place─┬─ Broker b: route (TTL, arrival time, index)
-//!                     │                 │                                      ├─ Channel c: fan-out
-//!                     │                 │                                      └─ deliver (all edges: retries, replies, DLS)
-//!                     │                 │   all outputs ─ok_err─ items ─▶ feedback (+1 pass)
-//!                     │                 └────────────────────────────── records ─leave─┐
-//!                     └─ records (malformed, input counts) ────────────────────────────┴─▶ exchange to worker 0 ─▶ sink
+//! input chunks ─parse─┬─ items ─enter─▶ ┌──────────── loop scope (epoch, pass) ─────────────────────┐
+//!                     │                 │ concat(feedback) ─partition by node─┬─ Broker b: route ─┐ │
+//!                     │                 │                                     └─ Channel c: fan-out ┤ │
+//!                     │                 │   items at edges (same pass) ◀─ok_err────────────────────┘ │
+//!                     │                 │     └─ deliver (all edges: retries, replies, DLS)          │
+//!                     │                 │          └─ok_err─ items into nodes ─▶ feedback (+1 pass)  │
+//!                     │                 └──────────────────────── route + deliver records ─leave─┐  │
+//!                     └─ records (malformed, input counts) ───────────────────────────────────────┴─▶ tally per epoch ─▶ exchange to worker 0 ─▶ sink
 //! ```
 //! One operator per Broker evaluates all its Triggers (never one per Trigger); one per channel
-//! fans out; one deliver operator serves every edge. Replies and hops go around the loop, so the
-//! probe on the sink tells exactly when an epoch has drained, replies, retries and dead letters
-//! included. Cycles stay worker-local (Pipeline); only records cross to worker 0.
+//! fans out; one deliver operator serves every edge, in the same pass as the routing that
+//! chose the edges. What a delivery sends into a node (replies, hops, dead letters) goes
+//! around the loop, so the probe on the sink tells exactly when an epoch has drained, replies,
+//! retries and dead letters included. Cycles stay worker-local (Pipeline); only records cross
+//! to worker 0, and delivery counts only as one tally per worker and epoch.
 
 use crate::clock::VirtualMs;
 use crate::deliver::Deliverer;
 use crate::input::{parse_chunk, Chunk, Stage};
-use crate::record::{Item, Outcome, Place, Record, RecordKind, Trail};
-use crate::route::RouteIndex;
+use crate::record::{Item, Place, Record};
 use crate::sink::SinkState;
-use crate::ttl::{broker_ingress, TTL_EXTENSION};
+use crate::stages::{deliver, fan_out, route, sink as sink_stage};
+use crate::tally::pre_aggregate;
 use eventflow_planner::plan::{NodeId, NodeKind};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::sync::Arc;
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::Partition;
 use timely::dataflow::operators::{
-    Concatenate, ConnectLoop, Enter, Leave, LoopVariable, OkErr, Probe,
+    Concat, Concatenate, ConnectLoop, Enter, Leave, LoopVariable, OkErr, Probe,
 };
 use timely::dataflow::{InputHandle, ProbeHandle, Scope, Stream};
 
 type Vs<'s, T, D> = Stream<'s, T, Vec<D>>;
 type StageCb = CapacityContainerBuilder<Vec<Stage>>;
-/// A delivery finished on the pool: (token, new items, records).
-type Finished = (u64, Vec<Item>, Vec<Record>);
 
 /// Settings shared by every worker's copy of the dataflow.
 pub struct Settings {
@@ -62,14 +62,13 @@ pub struct Handles {
     pub probe: ProbeHandle<u64>,
 }
 
-fn record_stage(item: &Item, reason: String) -> Stage {
-    let m = &item.meta;
-    let kind = RecordKind::Dropped { reason };
-    Stage::Record(Record {
-        epoch: m.epoch,
-        seq: m.seq,
-        trail: m.trail,
-        kind,
+/// Items one way, records the other.
+fn split<'s, T: timely::progress::Timestamp>(
+    stages: Vs<'s, T, Stage>,
+) -> (Vs<'s, T, Item>, Vs<'s, T, Record>) {
+    stages.ok_err(|s| match s {
+        Stage::Item(i) => Ok(i),
+        Stage::Record(r) => Err(r),
     })
 }
 
@@ -93,18 +92,14 @@ pub fn build(scope: Scope<'_, u64>, settings: &Settings, sink: Rc<RefCell<SinkSt
                 });
             }
         });
-    let (items, input_records): (Vs<'_, u64, Item>, Vs<'_, u64, Record>) =
-        parsed.ok_err(|s| match s {
-            Stage::Item(i) => Ok(i),
-            Stage::Record(r) => Err(r),
-        });
+    let (items, input_records) = split(parsed);
 
     let deliverer = settings.deliverer.clone();
     let loop_records: Vs<'_, u64, Record> = scope.iterative::<u32, _, _>(|inner| {
         let (handle, cycle) = inner.loop_variable::<Vec<Item>>(1);
         let plan = deliverer.plan().clone();
         let n = plan.nodes.len() as u64;
-        let all = timely::dataflow::operators::Concat::concat(items.enter(inner), cycle);
+        let all = items.enter(inner).concat(cycle);
         // Event registry (issue 6): observe what enters ingress nodes; a pass-through.
         let all = match &settings.registry {
             Some(r) => crate::registry::tap(r, all, scope, &probe),
@@ -117,215 +112,28 @@ pub fn build(scope: Scope<'_, u64>, settings: &Settings, sink: Rc<RefCell<SinkSt
             };
             (port, item)
         });
-        let mut outputs = Vec::new();
-        let to_deliver = parts.pop();
+        let at_edges = parts.pop();
+        let mut routed = Vec::new();
         for (id, part) in parts.into_iter().enumerate() {
             let node = &plan.nodes[id];
-            let edges = node.edges.clone();
-            let stage = match node.kind {
-                NodeKind::Broker => {
-                    let index = RouteIndex::build(&plan, &edges);
-                    let name = node.name.clone();
-                    part.unary::<StageCb, _, _, _>(
-                        Pipeline,
-                        &format!("route {name}"),
-                        move |_, _| {
-                            let mut matched = Vec::new();
-                            move |input, output| {
-                                input.for_each(|cap, data| {
-                                    let mut session = output.session(&cap);
-                                    for item in data.drain(..) {
-                                        let event =
-                                            match broker_ingress(&item.event, item.meta.clock) {
-                                                Ok(e) => Arc::new(e),
-                                                Err(why) => {
-                                                    session.give(record_stage(
-                                                        &item,
-                                                        format!("{why} at {name}"),
-                                                    ));
-                                                    continue;
-                                                }
-                                            };
-                                        matched.clear();
-                                        index.matches(&event, &mut matched);
-                                        if matched.is_empty() {
-                                            continue;
-                                        }
-                                        // Trigger subscribers never see the TTL: strip it once.
-                                        let mut bare = (*event).clone();
-                                        bare.remove_extension(TTL_EXTENSION);
-                                        let stripped = Some(Arc::new(bare));
-                                        for &e in &matched {
-                                            session.give(Stage::Item(Item {
-                                                place: Place::Edge(e),
-                                                event: event.clone(),
-                                                stripped: stripped.clone(),
-                                                meta: item.meta,
-                                            }));
-                                        }
-                                    }
-                                });
-                            }
-                        },
-                    )
-                }
-                NodeKind::Channel { .. } => part.unary::<StageCb, _, _, _>(
-                    Pipeline,
-                    &format!("fan-out {}", node.name),
-                    move |_, _| {
-                        move |input, output| {
-                            input.for_each(|cap, data| {
-                                let mut session = output.session(&cap);
-                                for item in data.drain(..) {
-                                    for &e in &edges {
-                                        let place = Place::Edge(e);
-                                        let (event, meta) = (item.event.clone(), item.meta);
-                                        session.give(Stage::Item(Item {
-                                            place,
-                                            event,
-                                            stripped: None,
-                                            meta,
-                                        }));
-                                    }
-                                }
-                            });
-                        }
-                    },
-                ),
-            };
-            outputs.push(stage);
+            routed.push(match node.kind {
+                NodeKind::Broker => route(part, plan.clone(), &node.edges, node.name.clone()),
+                NodeKind::Channel { .. } => fan_out(part, node.edges.clone(), &node.name),
+            });
         }
-        if let Some(to_deliver) = to_deliver {
-            let d = deliverer.clone();
-            let worker = inner.worker();
-            let delivered =
-                to_deliver.unary::<StageCb, _, _, _>(Pipeline, "deliver", move |_, info| {
-                    let (mut items, mut records) = (Vec::new(), Vec::new());
-                    // Deliveries involving a blocking subscriber run on the pool; their
-                    // capability is held until the result comes back (DESIGN.md §3a).
-                    let activator = worker.sync_activator_for(info.address.to_vec());
-                    let (done_tx, done_rx) = crossbeam_channel::unbounded::<Finished>();
-                    let mut pending = HashMap::new();
-                    let mut next_token = 0u64;
-                    move |input, output| {
-                        input.for_each(|cap, data| {
-                            for item in data.drain(..) {
-                                if let Some(lane) = d.lane(&item) {
-                                    next_token += 1;
-                                    let token = next_token;
-                                    pending.insert(token, cap.retain_stamp(0));
-                                    let (d2, tx, act) =
-                                        (d.clone(), done_tx.clone(), activator.clone());
-                                    d.pool().submit(
-                                        lane,
-                                        Box::new(move || {
-                                            let (mut items, mut records) = (Vec::new(), Vec::new());
-                                            d2.deliver(item, &mut items, &mut records);
-                                            let _ = tx.send((token, items, records));
-                                            let _ = act.activate();
-                                        }),
-                                    );
-                                    continue;
-                                }
-                                d.deliver(item, &mut items, &mut records);
-                            }
-                            fold_counts(&mut records);
-                            let mut session = output.session(&cap);
-                            session.give_iterator(items.drain(..).map(Stage::Item));
-                            session.give_iterator(records.drain(..).map(Stage::Record));
-                        });
-                        while let Ok((token, mut got, mut recs)) = done_rx.try_recv() {
-                            if let Some(caps) = pending.remove(&token) {
-                                fold_counts(&mut recs);
-                                let mut session = output.session(&caps);
-                                session.give_iterator(got.drain(..).map(Stage::Item));
-                                session.give_iterator(recs.drain(..).map(Stage::Record));
-                            }
-                        }
-                    }
-                });
-            outputs.push(delivered);
-        }
-        let merged = inner.concatenate(outputs);
-        let (items, records): (Vs<'_, _, Item>, Vs<'_, _, Record>) = merged.ok_err(|s| match s {
-            Stage::Item(i) => Ok(i),
-            Stage::Record(r) => Err(r),
-        });
-        items.connect_loop(handle);
-        records.leave(scope)
+        // What routing and fan-out chose is delivered in the same pass.
+        let (to_deliver, route_records) = split(inner.concatenate(routed));
+        let to_deliver = match at_edges {
+            Some(more) => to_deliver.concat(more),
+            None => to_deliver,
+        };
+        let (into_nodes, deliver_records) = split(deliver(to_deliver, deliverer.clone()));
+        into_nodes.connect_loop(handle);
+        route_records.concat(deliver_records).leave(scope)
     });
 
-    let records = timely::dataflow::operators::Concat::concat(input_records, loop_records);
-    records
-        .unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
-            Exchange::new(|_r: &Record| 0u64),
-            "sink",
-            move |cap, _| {
-                let mut cap = Some(cap);
-                let mut pending: BTreeMap<u64, Vec<Record>> = BTreeMap::new();
-                move |(input, frontier), _output| {
-                    input.for_each(|_cap, data| {
-                        for r in data.drain(..) {
-                            pending.entry(r.epoch).or_default().push(r);
-                        }
-                    });
-                    while let Some(entry) = pending.first_entry() {
-                        if frontier.less_equal(entry.key()) {
-                            break;
-                        }
-                        sink.borrow_mut().flush(entry.remove());
-                    }
-                    match frontier.frontier().first() {
-                        Some(t) => {
-                            if let Some(c) = cap.as_mut() {
-                                if *c.time() < *t {
-                                    c.downgrade(t);
-                                }
-                            }
-                        }
-                        None => cap = None,
-                    }
-                }
-            },
-        )
-        .probe_with(&probe);
+    // Each worker's delivery counts merged per epoch before they cross to worker 0.
+    let records = pre_aggregate(input_records.concat(loop_records));
+    sink_stage(records, sink).probe_with(&probe);
     Handles { input, probe }
-}
-
-/// Replaces the batch's `Count` records by one `Tally` per epoch (all records of a batch share
-/// its epoch), so the sink on worker 0 sees a handful of records instead of one per delivery.
-fn fold_counts(records: &mut Vec<Record>) {
-    type Key = (usize, usize, Outcome);
-    let mut tally: HashMap<Key, (Arc<str>, Arc<str>, Outcome, u64)> = HashMap::new();
-    let mut epoch = None;
-    records.retain(|r| match &r.kind {
-        RecordKind::Count {
-            subscriber,
-            via,
-            outcome,
-        } => {
-            epoch = Some(r.epoch);
-            let key = (
-                Arc::as_ptr(subscriber) as *const u8 as usize,
-                Arc::as_ptr(via) as *const u8 as usize,
-                *outcome,
-            );
-            tally
-                .entry(key)
-                .or_insert_with(|| (subscriber.clone(), via.clone(), *outcome, 0))
-                .3 += 1;
-            false
-        }
-        _ => true,
-    });
-    if let Some(epoch) = epoch {
-        let counts = tally.into_values().collect();
-        let kind = RecordKind::Tally(counts);
-        records.push(Record {
-            epoch,
-            seq: 0,
-            trail: Trail::ROOT,
-            kind,
-        });
-    }
 }

@@ -2,18 +2,21 @@
 //! (knative-semantics.md §3.3–3.7, DESIGN.md §4): attempts = retry + 1 with backoff on the
 //! virtual clock, retryable codes, replies (Trigger replies keep `knativebrokerttl`), reply legs
 //! to external destinations, and the dead-letter sink with `knativeerror*` extensions.
+//! The attempts of one call live in `deliver/attempts.rs`, failures and records in
+//! `deliver/outcome.rs`.
 
-use crate::answer::{classify, Answer, Failure};
-use crate::clock::VirtualMs;
+mod attempts;
+mod outcome;
+
+use crate::answer::Failure;
 pub use crate::logline::delivery_line;
-use crate::logline::event_json;
+use crate::observe::DispatchObserver;
 use crate::pool::DeliveryPool;
-use crate::record::{Delivery, Item, Meta, Outcome, Place, Record, RecordKind};
-use crate::service::{Bindings, CallContext, Reply, Subscriber};
+use crate::record::{Item, Meta, Outcome, Place, Record, RecordKind};
+use crate::service::{Bindings, Subscriber};
 use crate::ttl::{reply_ttl_exhausted, ttl_exhausted, TTL_EXTENSION};
-use base64::Engine as _;
 use eventflow_planner::event::{Event, ExtValue};
-use eventflow_planner::plan::{Edge, EdgeKind, NodeKind, Plan, Policy, ReplyTo, Target};
+use eventflow_planner::plan::{Edge, EdgeId, EdgeKind, NodeKind, Plan, ReplyTo, Target};
 use std::sync::Arc;
 
 /// Trail markers after an edge id: the subscriber's record, the reply, the dead letter.
@@ -25,14 +28,15 @@ const MARK_DEAD_LETTER: u32 = u32::MAX;
 /// sink (no `Prefer: reply`, answered like a Subscription's subscriber).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Leg {
-    Subscriber(EdgeKind),
+    /// The edge's own subscriber (its attempts are reported to the dispatch observer).
+    Subscriber(EdgeKind, EdgeId),
     Forward,
 }
 
 impl Leg {
     fn kind(self) -> EdgeKind {
         match self {
-            Leg::Subscriber(k) => k,
+            Leg::Subscriber(k, _) => k,
             Leg::Forward => EdgeKind::Subscription,
         }
     }
@@ -52,6 +56,8 @@ pub struct Deliverer {
     /// Live engines wait out backoff on the pool threads; replay advances its virtual clock.
     sleep_backoff: bool,
     pool: DeliveryPool,
+    /// Told about every subscriber attempt (dispatch metrics), when one is registered.
+    observer: Option<Arc<dyn DispatchObserver>>,
 }
 
 impl Deliverer {
@@ -125,6 +131,7 @@ impl Deliverer {
             lanes,
             sleep_backoff: false,
             pool: DeliveryPool::new(),
+            observer: bindings.observer().cloned(),
         }
     }
 
@@ -190,11 +197,11 @@ impl Deliverer {
                 let node = &self.plan.nodes[n as usize];
                 if node.kind == NodeKind::Broker && reply_ttl_exhausted(&sent) {
                     // The Broker's ingress answers 400: a non-retryable failure of this edge.
-                    let f = Failure {
-                        code: 400,
-                        body: Vec::new(),
-                        reason: format!("rejected by {}: knativebrokerttl exhausted", node.name),
-                    };
+                    let f = Failure::new(
+                        400,
+                        Vec::new(),
+                        format!("rejected by {}: knativebrokerttl exhausted", node.name),
+                    );
                     let dest = self.node_urls[n as usize].clone();
                     let via = self.vias[e as usize].clone();
                     self.dead_letter(
@@ -221,7 +228,7 @@ impl Deliverer {
                     x as usize,
                     &sent,
                     &edge.policy,
-                    Leg::Subscriber(edge.kind),
+                    Leg::Subscriber(edge.kind, e),
                     &mut meta.clock,
                     &self.vias[e as usize],
                 );
@@ -236,14 +243,14 @@ impl Deliverer {
                                 None => reply_ttl_exhausted(r),
                             };
                             if node.kind == NodeKind::Broker && exhausted {
-                                let f = Failure {
-                                    code: 400,
-                                    body: Vec::new(),
-                                    reason: format!(
+                                let f = Failure::new(
+                                    400,
+                                    Vec::new(),
+                                    format!(
                                         "reply rejected by {}: knativebrokerttl exhausted",
                                         node.name
                                     ),
-                                };
+                                );
                                 let via = self.vias[e as usize].clone();
                                 let dest = self.node_urls[*n as usize].clone();
                                 let ctx = (&edge.policy, &*received, dest.as_str());
@@ -264,7 +271,12 @@ impl Deliverer {
                             &sent,
                             records,
                         );
-                        if let Some(reply) = reply {
+                        if let Some(mut reply) = reply {
+                            // A reply carries on the request's pass-through headers
+                            // (x-request-id, trace context) unless it brought its own.
+                            if reply.passthrough.is_empty() {
+                                reply.passthrough = sent.passthrough.clone();
+                            }
                             self.reply(edge, reply, ttl, &received, meta, items, records);
                         }
                     }
@@ -279,56 +291,6 @@ impl Deliverer {
                 }
             }
         }
-    }
-
-    /// Calls external `x` up to `attempts` times; backoff advances `clock`.
-    fn call(
-        &self,
-        x: usize,
-        event: &Event,
-        policy: &Policy,
-        leg: Leg,
-        clock: &mut VirtualMs,
-        via: &str,
-    ) -> (Result<Option<Event>, Failure>, u32) {
-        // `Kn-Namespace`: the namespace of the Trigger/Subscription (`Kind/ns/name…`).
-        let namespace = via.split('/').nth(1).unwrap_or("");
-        let timeout = policy.delivery.timeout_ms;
-        let attempts = policy.delivery.attempts();
-        let mut last = Failure {
-            code: 500,
-            body: Vec::new(),
-            reason: "no attempt".into(),
-        };
-        for k in 0..attempts {
-            let sub = self.subscribers[x].as_ref();
-            if k > 0 {
-                let wait = policy.delivery.backoff_ms(k);
-                *clock = clock.saturating_add(wait as i64);
-                if self.sleep_backoff && sub.is_some_and(|s| s.blocking()) {
-                    // On a pool thread (never a timely worker): wait for real.
-                    std::thread::sleep(std::time::Duration::from_millis(wait));
-                }
-            }
-            let reply = match sub {
-                Some(s) => {
-                    let prefer_reply = matches!(leg, Leg::Subscriber(_));
-                    let ctx = CallContext {
-                        timeout_ms: timeout,
-                        namespace,
-                        prefer_reply,
-                    };
-                    s.call_with(event, &ctx)
-                }
-                None => Reply::None,
-            };
-            match classify(reply, leg.kind()) {
-                Answer::Success(r) => return (Ok(r), k + 1),
-                Answer::Fatal(f) => return (Err(f), k + 1),
-                Answer::Retry(f) => last = f,
-            }
-        }
-        (Err(last), attempts)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -351,11 +313,11 @@ impl Deliverer {
                 }
                 let is_broker = self.plan.nodes[*n as usize].kind == NodeKind::Broker;
                 if is_broker && reply_ttl_exhausted(&reply) {
-                    let f = Failure {
-                        code: 400,
-                        body: Vec::new(),
-                        reason: "reply rejected: knativebrokerttl exhausted".into(),
-                    };
+                    let f = Failure::new(
+                        400,
+                        Vec::new(),
+                        "reply rejected: knativebrokerttl exhausted".into(),
+                    );
                     let dest = self.node_urls[*n as usize].clone();
                     let via = self.vias[edge.id as usize].clone();
                     self.dead_letter(&edge.policy, original, &f, &dest, via, meta, items, records);
@@ -395,162 +357,9 @@ impl Deliverer {
             }
         }
     }
-
-    /// A delivery to external `x` failed after `attempts`: log it (dead-lettered when the
-    /// policy has a dead-letter sink, else dropped) and dead-letter `ctx.1`, the event the edge
-    /// received.
-    #[allow(clippy::too_many_arguments)]
-    fn failed(
-        &self,
-        (policy, original, dest): (&Policy, &Event, &str),
-        meta: Meta,
-        x: usize,
-        via: Arc<str>,
-        attempts: u32,
-        f: Failure,
-        sent: &Arc<Event>,
-        items: &mut Vec<Item>,
-        records: &mut Vec<Record>,
-    ) {
-        let outcome = if policy.dead_letter.is_some() {
-            Outcome::DeadLettered
-        } else {
-            Outcome::Dropped
-        };
-        let reason = format!("{} after {attempts} attempt(s)", f.reason);
-        self.log(
-            &meta,
-            MARK_SUBSCRIBER,
-            x,
-            &via,
-            outcome,
-            attempts,
-            Some(reason),
-            sent,
-            records,
-        );
-        self.dead_letter(policy, original, &f, dest, via, meta, items, records);
-    }
-
-    /// Sends `original` (decorated with `knativeerror*`) to the policy's dead-letter sink.
-    #[allow(clippy::too_many_arguments)]
-    fn dead_letter(
-        &self,
-        policy: &Policy,
-        original: &Event,
-        f: &Failure,
-        dest: &str,
-        via: Arc<str>,
-        mut meta: Meta,
-        items: &mut Vec<Item>,
-        records: &mut Vec<Record>,
-    ) {
-        meta.trail = meta.trail.push(MARK_DEAD_LETTER);
-        let Some(target) = policy.dead_letter else {
-            let reason = format!("{} (no dead-letter sink)", f.reason);
-            // Rejections outside a subscriber delivery have no record of their own: count them.
-            if f.reason.starts_with("rejected by") || f.reason.starts_with("reply rejected:") {
-                records.push(record(&meta, RecordKind::Dropped { reason }));
-            }
-            return;
-        };
-        let mut dl = original.clone();
-        dl.set_extension("knativeerrordest", ExtValue::String(Arc::from(dest)));
-        dl.set_extension("knativeerrorcode", ExtValue::Integer(i32::from(f.code)));
-        if !f.body.is_empty() {
-            let mut data = base64::engine::general_purpose::STANDARD.encode(&f.body);
-            data.truncate(1024);
-            dl.set_extension("knativeerrordata", ExtValue::String(Arc::from(data)));
-        }
-        match target {
-            Target::Node(n) => items.push(Item {
-                stripped: None,
-                place: Place::Node(n),
-                event: Arc::new(dl),
-                meta,
-            }),
-            Target::External(d) => {
-                let d = d as usize;
-                let dl = Arc::new(dl);
-                let (answer, attempts) =
-                    self.call(d, &dl, policy, Leg::Forward, &mut meta.clock, &via);
-                let (outcome, reason) = match answer {
-                    Ok(_) => (Outcome::Delivered, None),
-                    Err(f2) => (
-                        Outcome::Dropped,
-                        Some(format!(
-                            "dead-letter sink failed: {} after {attempts} attempt(s)",
-                            f2.reason
-                        )),
-                    ),
-                };
-                self.log(
-                    &meta,
-                    MARK_SUBSCRIBER,
-                    d,
-                    &via,
-                    outcome,
-                    attempts,
-                    reason,
-                    &dl,
-                    records,
-                );
-            }
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn log(
-        &self,
-        meta: &Meta,
-        mark: u32,
-        x: usize,
-        via: &Arc<str>,
-        outcome: Outcome,
-        attempts: u32,
-        reason: Option<String>,
-        event: &Arc<Event>,
-        records: &mut Vec<Record>,
-    ) {
-        let subscriber = self.external_names[x].clone();
-        let mut m = *meta;
-        m.trail = m.trail.push(mark);
-        if !self.write_lines && outcome != Outcome::Dropped {
-            let via = via.clone();
-            records.push(record(
-                &m,
-                RecordKind::Count {
-                    subscriber,
-                    via,
-                    outcome,
-                },
-            ));
-            return;
-        }
-        let line = self.write_lines.then(|| {
-            let json = event_json(event);
-            delivery_line(
-                &subscriber,
-                via,
-                outcome,
-                attempts,
-                reason.as_deref(),
-                &json,
-            )
-        });
-        let d = Delivery {
-            subscriber,
-            via: via.clone(),
-            outcome,
-            attempts,
-            reason,
-            line,
-        };
-        records.push(record(&m, RecordKind::Delivery(Box::new(d))));
-    }
 }
 
-fn record(meta: &Meta, kind: RecordKind) -> Record {
+pub(crate) fn record(meta: &Meta, kind: RecordKind) -> Record {
     Record {
         epoch: meta.epoch,
         seq: meta.seq,

@@ -4,14 +4,15 @@
 //! Broker routing with Trigger filters, channel fan-out, delivery with Knative's retry,
 //! reply and dead-letter semantics, on a virtual clock.
 
-mod answer;
 pub mod acks;
+mod answer;
 pub mod clock;
 pub mod dataflow;
 pub mod deliver;
 pub mod input;
 pub mod live;
 pub mod logline;
+pub mod observe;
 pub mod pool;
 pub mod record;
 pub mod registry;
@@ -20,8 +21,10 @@ pub mod route;
 pub mod run;
 pub mod service;
 pub mod sink;
+pub mod stages;
+pub mod tally;
 pub mod ttl;
-mod worker;
+pub mod worker;
 
 pub use report::Report;
 pub use run::{run, RunOptions};

@@ -3,24 +3,24 @@
 //! [`LiveEngine::start`] runs [`run`](crate::run::run) on a thread of its own. Events go in
 //! through a **bounded** queue (capacity in events, [`LiveOptions::queue_capacity`]), so a
 //! producer that outruns the workers learns it at once ([`SendError::Full`]: an HTTP ingress
-//! answers 429) instead of growing memory. A feeder thread moves queued events into the
-//! dataflow in chunks of up to [`LiveOptions::max_batch`] events, one timely epoch each, and
-//! blocks while the engine has [`LiveOptions::chunks_queued`] chunks waiting, which is what
-//! makes the queue fill up under overload.
+//! answers 429) instead of growing memory. The timely workers take queued events themselves
+//! (a send unparks them), every event waiting up to [`LiveOptions::max_batch`] as one epoch,
+//! and stop taking while they have [`LiveOptions::epochs_in_flight`] epochs undrained, which
+//! is what makes the queue fill up under overload.
 //!
-//! Memory bound, in events: `queue_capacity + max_batch × (chunks_queued + 1 +
-//! epochs_in_flight × workers)` plus what subscribers' replies add.
+//! Memory bound, in events: `queue_capacity + max_batch × epochs_in_flight × workers` plus
+//! what subscribers' replies add.
 //!
 //! [`LiveEngine::shutdown`] closes the queue, lets everything already accepted drain (replies,
 //! retries and dead letters included) and returns the [`Report`].
 
-use crate::acks::{Acks, Done};
+use crate::acks::Done;
 use crate::clock::VirtualMs;
-use crate::input::{Chunk, ChunkBody};
 use crate::report::Report;
-use crate::run::{run, Communication, EngineError, RunOptions, Wakers};
+use crate::run::{run_live, Communication, EngineError, RunOptions, Wakers};
 use crate::service::Bindings;
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use crate::worker::LiveItem;
+use crossbeam_channel::{Sender, TrySendError};
 use eventflow_planner::event::Event;
 use eventflow_planner::plan::{NodeId, Plan};
 use std::io::Write;
@@ -48,10 +48,8 @@ pub struct LiveOptions {
     pub workers: usize,
     /// Events the queue holds before [`LiveEngine::try_send`] answers [`SendError::Full`] (≥ 1).
     pub queue_capacity: usize,
-    /// Most events in one chunk (one timely epoch) (≥ 1).
+    /// Most events a worker takes off the queue as one timely epoch (≥ 1).
     pub max_batch: usize,
-    /// Chunks waiting for a worker before the feeder stops taking events off the queue (≥ 1).
-    pub chunks_queued: usize,
     /// Epochs a worker may have in flight before it waits for the dataflow to catch up.
     pub epochs_in_flight: u64,
     /// Virtual start time (ms since the Unix epoch) for events without `time`.
@@ -76,8 +74,7 @@ impl Default for LiveOptions {
         LiveOptions {
             workers: 1,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
-            max_batch: 256,
-            chunks_queued: 2,
+            max_batch: 1024,
             epochs_in_flight: 64,
             clock_start: 0,
             hop_limit: 1000,
@@ -93,7 +90,7 @@ impl Default for LiveOptions {
 type SharedQueue = Arc<RwLock<Option<Sender<Queued>>>>;
 
 /// A queued event: its ingress node, the event, and its completion callback if tracked.
-type Queued = (NodeId, Event, Option<Done>);
+type Queued = LiveItem;
 
 /// A cheap, cloneable handle that sends events into a [`LiveEngine`]. It does not keep the
 /// engine alive: after [`LiveEngine::shutdown`] began, every send answers
@@ -102,8 +99,10 @@ type Queued = (NodeId, Event, Option<Done>);
 pub struct LiveSender {
     queue: SharedQueue,
     capacity: usize,
-    /// Cleared when the feeder stops (the engine no longer takes chunks).
+    /// Cleared when the engine stops (drained, failed or lost a cluster peer).
     alive: Arc<AtomicBool>,
+    /// The workers, unparked after each send.
+    wakers: Wakers,
 }
 
 impl LiveSender {
@@ -142,12 +141,17 @@ impl LiveSender {
     }
 
     fn try_queue(&self, item: Queued) -> Result<(), SendError> {
+        if !self.alive.load(Ordering::Acquire) {
+            return Err(SendError::Stopped);
+        }
         let guard = self.queue.read().unwrap_or_else(PoisonError::into_inner);
         let tx = guard.as_ref().ok_or(SendError::Stopped)?;
         tx.try_send(item).map_err(|e| match e {
             TrySendError::Full(_) => SendError::Full,
             TrySendError::Disconnected(_) => SendError::Stopped,
-        })
+        })?;
+        self.wakers.wake();
+        Ok(())
     }
 
     /// Queues `event` for `node`, waiting while the queue is full.
@@ -159,11 +163,16 @@ impl LiveSender {
     }
 
     fn queue(&self, item: Queued) -> Result<(), SendError> {
+        if !self.alive.load(Ordering::Acquire) {
+            return Err(SendError::Stopped);
+        }
         let tx = {
             let guard = self.queue.read().unwrap_or_else(PoisonError::into_inner);
             guard.as_ref().ok_or(SendError::Stopped)?.clone()
         };
-        tx.send(item).map_err(|_| SendError::Stopped)
+        tx.send(item).map_err(|_| SendError::Stopped)?;
+        self.wakers.wake();
+        Ok(())
     }
 
     /// Events queued and not yet taken by the feeder (0 after shutdown).
@@ -189,11 +198,9 @@ impl LiveSender {
 pub struct LiveEngine {
     plan: Arc<Plan>,
     sender: LiveSender,
-    threads: Mutex<Option<Threads>>,
+    engine: Mutex<Option<JoinHandle<Result<Report, EngineError>>>>,
+    stop_requested: Option<Arc<AtomicBool>>,
 }
-
-/// The feeder thread and the engine thread.
-type Threads = (JoinHandle<()>, JoinHandle<Result<Report, EngineError>>);
 
 impl LiveEngine {
     /// Starts `workers` timely workers on `plan` with default [`LiveOptions`].
@@ -222,14 +229,12 @@ impl LiveEngine {
         opts: LiveOptions,
     ) -> Result<LiveEngine, EngineError> {
         let capacity = opts.queue_capacity.max(1);
-        let max_batch = opts.max_batch.max(1);
         let (tx, rx) = crossbeam_channel::bounded::<Queued>(capacity);
-        let (chunk_tx, chunk_rx) = crossbeam_channel::bounded::<Chunk>(opts.chunks_queued.max(1));
-        // Workers park while idle; the feeder wakes them after each chunk.
+        // Workers take events off the queue themselves and park while idle; a send wakes them.
         let wakers = Wakers::new();
-        let feeder_wakers = wakers.clone();
-        let acks = Acks::new();
-        let feeder_acks = acks.clone();
+        // In a cluster, learn when another process begins to stop.
+        let stop_requested = matches!(opts.communication, Communication::Cluster { .. })
+            .then(|| Arc::new(AtomicBool::new(false)));
         let run_opts = RunOptions {
             workers: opts.workers.max(1),
             clock_start: opts.clock_start,
@@ -237,36 +242,45 @@ impl LiveEngine {
             out: opts.out,
             registry: opts.registry,
             epochs_in_flight: opts.epochs_in_flight.max(1),
+            max_batch: opts.max_batch.max(1),
             wakers: Some(wakers.clone()),
             wall_clock: true,
-            acks: Some(acks),
             communication: opts.communication,
             lines_for_leader: opts.lines_for_leader,
+            stop_requested: stop_requested.clone(),
             ..RunOptions::default()
         };
         let engine_plan = plan.clone();
+        let alive = Arc::new(AtomicBool::new(true));
+        let engine_alive = alive.clone();
         let engine = std::thread::Builder::new()
             .name("eventflow-engine".into())
-            .spawn(move || run(engine_plan, &bindings, chunk_rx, run_opts))
-            .map_err(|e| EngineError::Dataflow(format!("cannot start the engine thread: {e}")))?;
-        let alive = Arc::new(AtomicBool::new(true));
-        let feeder_alive = alive.clone();
-        let feeder = std::thread::Builder::new()
-            .name("eventflow-feeder".into())
             .spawn(move || {
-                feed(&rx, &chunk_tx, max_batch, &feeder_wakers, &feeder_acks);
-                feeder_alive.store(false, Ordering::Release);
+                // Whether it drains, fails or panics (a cluster peer lost), take no more events.
+                let _stopped = ClearOnDrop(engine_alive);
+                run_live(engine_plan, &bindings, rx, run_opts)
             })
-            .map_err(|e| EngineError::Dataflow(format!("cannot start the feeder thread: {e}")))?;
+            .map_err(|e| EngineError::Dataflow(format!("cannot start the engine thread: {e}")))?;
         Ok(LiveEngine {
             plan,
             sender: LiveSender {
                 queue: Arc::new(RwLock::new(Some(tx))),
                 capacity,
                 alive,
+                wakers,
             },
-            threads: Mutex::new(Some((feeder, engine))),
+            engine: Mutex::new(Some(engine)),
+            stop_requested,
         })
+    }
+
+    /// In a cluster: `true` once any process began to stop (its queue closed, e.g. on
+    /// SIGTERM). A process of a cluster cannot finish alone, so `run` drains when it sees this.
+    /// Always `false` outside a cluster.
+    pub fn stop_requested(&self) -> bool {
+        self.stop_requested
+            .as_ref()
+            .is_some_and(|f| f.load(Ordering::SeqCst))
     }
 
     /// The plan the engine runs.
@@ -307,17 +321,18 @@ impl LiveEngine {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        let threads = self
-            .threads
+        let engine = self
+            .engine
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        let Some((feeder, engine)) = threads else {
+        let Some(engine) = engine else {
             return Err(EngineError::Dataflow(
                 "the engine was already shut down".into(),
             ));
         };
-        let _ = feeder.join();
+        // Parked workers notice the closed queue at once.
+        self.sender.wakers.wake();
         match engine.join() {
             Ok(result) => result,
             Err(_) => Err(EngineError::Dataflow("the engine thread panicked".into())),
@@ -327,50 +342,19 @@ impl LiveEngine {
 
 impl Drop for LiveEngine {
     fn drop(&mut self) {
-        let pending = self.threads.get_mut().map(|t| t.is_some()).unwrap_or(false);
+        let pending = self.engine.get_mut().map(|t| t.is_some()).unwrap_or(false);
         if pending {
             let _ = self.shutdown();
         }
     }
 }
 
-/// Moves events from the queue into chunks until the queue is closed and empty, or the engine
-/// stops taking chunks.
-fn feed(
-    rx: &Receiver<Queued>,
-    chunks: &Sender<Chunk>,
-    max_batch: usize,
-    wakers: &Wakers,
-    acks: &Acks,
-) {
-    let (mut index, mut seq) = (0u64, 1u64);
-    while let Ok(first) = rx.recv() {
-        let mut events = Vec::with_capacity(max_batch.min(rx.len() + 1));
-        let mut done = Vec::new();
-        let mut take = |(node, event, d): Queued| {
-            events.push((node, event));
-            done.extend(d);
-        };
-        take(first);
-        for _ in 1..max_batch {
-            match rx.try_recv() {
-                Ok(item) => take(item),
-                Err(_) => break,
-            }
-        }
-        acks.file(index, done);
-        let n = events.len() as u64;
-        let chunk = Chunk {
-            index,
-            first_line: seq,
-            body: ChunkBody::Events(events),
-        };
-        if chunks.send(chunk).is_err() {
-            return; // the engine stopped; dropping `rx` makes senders see `Stopped`.
-        }
-        wakers.wake();
-        index += 1;
-        seq += n;
+/// Clears the flag when dropped, also while a panic unwinds.
+struct ClearOnDrop(Arc<AtomicBool>);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 

@@ -1,7 +1,6 @@
 //! Driving the dataflow: workers pull input chunks from a channel, bound the epochs in flight
 //! with the probe, and stop once the input is closed and everything has drained.
 
-use crate::acks::Acks;
 use crate::clock::VirtualMs;
 use crate::dataflow::{build, Settings};
 use crate::deliver::Deliverer;
@@ -9,13 +8,13 @@ use crate::input::Chunk;
 use crate::report::Report;
 use crate::service::Bindings;
 use crate::sink::SinkState;
-use crate::worker::{drive, Feed};
+use crate::worker::{drive, Feed, LiveItem, Source};
 use crossbeam_channel::Receiver;
 use eventflow_planner::plan::{NodeId, Plan};
 use std::cell::RefCell;
 use std::io::Write;
 use std::rc::Rc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use timely::CommunicationConfig;
@@ -36,6 +35,8 @@ pub struct RunOptions {
     pub strict: bool,
     /// Epochs (chunks) a worker may have in flight before it waits for the probe.
     pub epochs_in_flight: u64,
+    /// Live input ([`run_live`]): most events a worker takes as one epoch (≥ 1).
+    pub max_batch: usize,
     /// Where workers register their threads, so a sender can wake parked workers at once
     /// (live engines: microsecond latency instead of the idle park interval).
     pub wakers: Option<Wakers>,
@@ -49,8 +50,9 @@ pub struct RunOptions {
     pub lines_for_leader: bool,
     /// Feed this event registry while running (`None`, the default: no registry).
     pub registry: Option<crate::registry::Registry>,
-    /// Completion callbacks of live sends, run as their epochs drain (see [`crate::acks`]).
-    pub acks: Option<Acks>,
+    /// Live cluster: set when any process begins to stop (its input closed), so the others
+    /// can drain too. `None`: not watched.
+    pub stop_requested: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Default for RunOptions {
@@ -63,12 +65,13 @@ impl Default for RunOptions {
             out: None,
             strict: false,
             epochs_in_flight: 8,
+            max_batch: 1024,
             registry: None,
             wakers: None,
             communication: Communication::Process,
             wall_clock: false,
             lines_for_leader: false,
-            acks: None,
+            stop_requested: None,
         }
     }
 }
@@ -143,6 +146,37 @@ pub fn run(
     chunks: Receiver<Chunk>,
     opts: RunOptions,
 ) -> Result<Report, EngineError> {
+    run_input(plan, bindings, Input::Chunks(chunks), opts)
+}
+
+/// Runs `plan` over single live events taken straight off `events` by the workers (no thread
+/// in between), until the channel is closed and every epoch has drained. Each event's
+/// [`Done`](crate::acks::Done) callback runs once its epoch has drained. Use with
+/// `wall_clock: true` (what [`LiveEngine`](crate::live::LiveEngine) does).
+///
+/// # Errors
+/// As [`run`].
+pub fn run_live(
+    plan: Arc<Plan>,
+    bindings: &Bindings,
+    events: Receiver<LiveItem>,
+    opts: RunOptions,
+) -> Result<Report, EngineError> {
+    run_input(plan, bindings, Input::Live(events), opts)
+}
+
+/// The input of a run.
+enum Input {
+    Chunks(Receiver<Chunk>),
+    Live(Receiver<LiveItem>),
+}
+
+fn run_input(
+    plan: Arc<Plan>,
+    bindings: &Bindings,
+    input: Input,
+    opts: RunOptions,
+) -> Result<Report, EngineError> {
     let started = Instant::now();
     let workers = opts.workers.max(1);
     let write_lines = opts.out.is_some() || opts.lines_for_leader;
@@ -160,7 +194,10 @@ pub fn run(
         opts.strict,
         opts.epochs_in_flight.max(1) as usize,
     );
-    let acks = opts.acks;
+    // Live events are numbered in the order workers take them (1-based, per process).
+    let seq = AtomicU64::new(1);
+    let max_batch = opts.max_batch.max(1);
+    let stop_requested = opts.stop_requested.clone();
 
     let wakers = opts.wakers;
     let wall_clock = opts.wall_clock;
@@ -194,6 +231,7 @@ pub fn run(
             None
         };
         let mut state = SinkState::new(writer);
+        state.flush_per_epoch = wall_clock;
         if strict {
             state.abort_on_malformed = Some(abort.clone());
         }
@@ -207,13 +245,21 @@ pub fn run(
         };
         let handles = worker.dataflow::<u64, _, _>(|scope| build(scope, &settings, sink.clone()));
         let feed = Feed {
-            chunks: &chunks,
+            source: match &input {
+                Input::Chunks(chunks) => Source::Chunks(chunks),
+                Input::Live(events) => Source::Live(events, &seq),
+            },
             // Live processes of a cluster each feed what their own ingress accepted.
             share: if wall_clock { None } else { share },
             live: wall_clock,
-            acks: acks.clone(),
             in_flight,
+            max_batch,
             abort: &abort,
+            stop_requested: if wall_clock {
+                stop_requested.clone()
+            } else {
+                None
+            },
         };
         drive(worker, handles, feed);
         let mut s = sink.borrow_mut();

@@ -4,6 +4,8 @@
 //! Bindings (DESIGN.md §5) give meaning to subscribers by name: `ack`, `echo`, `fail:CODE`, or a
 //! Rust closure for library users.
 
+use crate::observe::DispatchObserver;
+use eventflow_planner::delivery::DeliveryFormat;
 use eventflow_planner::event::Event;
 use eventflow_planner::plan::External;
 use std::collections::HashMap;
@@ -21,6 +23,11 @@ pub enum Reply {
     /// success without reply for a Subscription and a failure (502) for a Trigger; 404, 408,
     /// 409, 429 and 5xx are retried; other codes fail at once.
     Status(u16, Vec<u8>),
+    /// Like [`Reply::Status`], with the answer's `Retry-After` as a wait in ms (delta-seconds,
+    /// or an HTTP-date less the time the answer arrived). It lengthens the wait before the next
+    /// attempt of a 429 or 503 when the delivery sets `retryAfterMax`
+    /// ([`DeliverySpec::retry_wait_ms`](eventflow_planner::delivery::DeliverySpec::retry_wait_ms)).
+    StatusRetryAfter(u16, Vec<u8>, u64),
 }
 
 /// A subscriber the engine can call in-process. Called on timely worker threads, so it must be
@@ -34,6 +41,19 @@ pub trait Subscriber: Send + Sync {
     fn call_with(&self, event: &Event, ctx: &CallContext<'_>) -> Reply {
         let _ = ctx;
         self.call(event)
+    }
+
+    /// Handles one delivery whose edge asks for a content mode (`delivery.format`, Knative
+    /// §1.2: `json` = structured, `binary`/absent = binary). Only HTTP subscribers encode
+    /// events; the default ignores `format` and calls [`Subscriber::call_with`].
+    fn call_as(
+        &self,
+        event: &Event,
+        ctx: &CallContext<'_>,
+        format: Option<DeliveryFormat>,
+    ) -> Reply {
+        let _ = format;
+        self.call_with(event, ctx)
     }
 
     /// True for subscribers that block on I/O (HTTP, co-processes): the engine calls them on a
@@ -120,6 +140,7 @@ impl Subscriber for Builtin {
 pub struct Bindings {
     by_name: HashMap<String, Arc<dyn Subscriber>>,
     described: Vec<String>,
+    observer: Option<Arc<dyn DispatchObserver>>,
 }
 
 impl fmt::Debug for Bindings {
@@ -149,6 +170,16 @@ impl Bindings {
     /// The bindings as given, `NAME=BINDING`, in the order they were added.
     pub fn described(&self) -> &[String] {
         &self.described
+    }
+
+    /// Reports every delivery attempt to `observer` (dispatch metrics); replaces any earlier one.
+    pub fn observe(&mut self, observer: Arc<dyn DispatchObserver>) {
+        self.observer = Some(observer);
+    }
+
+    /// The dispatch observer, if one was registered.
+    pub fn observer(&self) -> Option<&Arc<dyn DispatchObserver>> {
+        self.observer.as_ref()
     }
 
     /// The names bound, for checking them against a plan.

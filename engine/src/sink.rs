@@ -4,7 +4,7 @@
 
 use crate::record::{Outcome, Record, RecordKind};
 use crate::report::Report;
-use std::collections::HashMap;
+use crate::tally::FastMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -19,9 +19,12 @@ pub struct SinkState {
     pub write_error: Option<std::io::Error>,
     /// Set on the first malformed line when the run is `--strict`.
     pub abort_on_malformed: Option<Arc<AtomicBool>>,
+    /// Flush the writer after each completed epoch (live engines: the log can be followed
+    /// with `tail -f` and loses at most the epochs in flight on a crash).
+    pub flush_per_epoch: bool,
     /// Deliveries counted by (subscriber, via, outcome) during the run, folded into the
     /// report's string-keyed maps at [`SinkState::finish`].
-    tally: HashMap<(Arc<str>, Arc<str>, Outcome), u64>,
+    tally: FastMap<(Arc<str>, Arc<str>, Outcome), u64>,
 }
 
 impl SinkState {
@@ -32,7 +35,8 @@ impl SinkState {
             out,
             write_error: None,
             abort_on_malformed: None,
-            tally: HashMap::new(),
+            flush_per_epoch: false,
+            tally: FastMap::default(),
         }
     }
 
@@ -79,6 +83,13 @@ impl SinkState {
                     }
                 }
                 _ => {}
+            }
+        }
+        if self.flush_per_epoch && self.write_error.is_none() {
+            if let Some(out) = self.out.as_mut() {
+                if let Err(e) = out.flush() {
+                    self.write_error = Some(e);
+                }
             }
         }
     }

@@ -3,7 +3,7 @@
 
 use crate::clock::{format_rfc3339, VirtualMs};
 use eventflow_planner::event::{Event, ExtValue};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 /// The loop-guard extension.
 pub const TTL_EXTENSION: &str = "knativebrokerttl";
@@ -12,10 +12,10 @@ pub const ARRIVAL_EXTENSION: &str = "knativearrivaltime";
 /// `knativebrokerttl` on first entry.
 pub const DEFAULT_TTL: i32 = 255;
 
-static TTL_NAME: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(TTL_EXTENSION));
-static ARRIVAL_NAME: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(ARRIVAL_EXTENSION));
-
 thread_local! {
+    /// The two extension names, per thread: every stamped event holds them, and a reference
+    /// count shared by all workers would bounce between their cores on every event.
+    static NAMES: (Arc<str>, Arc<str>) = (Arc::from(TTL_EXTENSION), Arc::from(ARRIVAL_EXTENSION));
     /// The last arrival time formatted on this thread: events of one batch often share it.
     static LAST_ARRIVAL: std::cell::RefCell<(VirtualMs, Option<Arc<str>>)> =
         const { std::cell::RefCell::new((0, None)) };
@@ -73,8 +73,10 @@ pub fn broker_ingress(event: &Event, clock: VirtualMs) -> Result<Event, String> 
     }
     let mut e = event.clone();
     e.extensions.reserve(2);
-    e.set_extension_shared(&TTL_NAME, ExtValue::Integer(ttl));
-    e.set_extension_shared(&ARRIVAL_NAME, ExtValue::String(arrival(clock)));
+    NAMES.with(|(ttl_name, arrival_name)| {
+        e.set_extension_shared(ttl_name, ExtValue::Integer(ttl));
+        e.set_extension_shared(arrival_name, ExtValue::String(arrival(clock)));
+    });
     Ok(e)
 }
 

@@ -2,7 +2,9 @@
 //!
 //! Durations are milliseconds. Semantics (DESIGN.md §4): attempts = `retry` + 1; backoff only
 //! when both `backoffPolicy` and `backoffDelay` are set; the k-th retry (k = 1, 2, …) waits
-//! `delay × k` (linear) or `delay × 2^k` (exponential).
+//! `delay × k` (linear) or `delay × 2^k` (exponential); with `retryAfterMax` set, a 429 or 503
+//! answer's `Retry-After` (capped by it) is waited instead when it is longer
+//! ([`DeliverySpec::retry_wait_ms`], knative-semantics.md §3.6).
 
 use crate::topology::Destination;
 
@@ -15,7 +17,9 @@ pub enum BackoffPolicy {
     Exponential,
 }
 
-/// `format`: force the HTTP content mode on delivery.
+/// `format`: force the HTTP content mode on delivery. It applies to every request of the
+/// delivery (subscriber, reply target, dead-letter sink), as Knative's dispatcher forces the
+/// mode for the whole send; absent = binary, Knative's default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DeliveryFormat {
     /// Structured mode (`application/cloudevents+json`).
@@ -57,6 +61,22 @@ impl DeliverySpec {
                 d.saturating_mul(1u64.checked_shl(k.min(62)).unwrap_or(u64::MAX))
             }
             _ => 0,
+        }
+    }
+
+    /// Wait in ms before retry `k` (1-based) after a failed attempt answered with HTTP status
+    /// `code` and, if it had one, a `Retry-After` of `retry_after_ms`.
+    ///
+    /// Knative's `generateBackoffFn` (knative/eventing `pkg/kncloudevents/retries.go`): the
+    /// `Retry-After` of a **429 or 503** counts only when `retryAfterMax` is set; it is capped
+    /// by `retryAfterMax` (`PT0S` turns it off) and waited when it is longer than the backoff:
+    /// `max(backoff_ms(k), min(retry_after, retryAfterMax))`. Other codes, or no
+    /// `retryAfterMax`: [`DeliverySpec::backoff_ms`].
+    pub fn retry_wait_ms(&self, k: u32, code: u16, retry_after_ms: Option<u64>) -> u64 {
+        let backoff = self.backoff_ms(k);
+        match (self.retry_after_max_ms, retry_after_ms) {
+            (Some(max), Some(after)) if matches!(code, 429 | 503) => backoff.max(after.min(max)),
+            _ => backoff,
         }
     }
 }
@@ -171,5 +191,28 @@ mod tests {
         assert_eq!([d.backoff_ms(1), d.backoff_ms(2)], [200, 400]);
         d.backoff_policy = None;
         assert_eq!(d.backoff_ms(1), 0);
+    }
+
+    #[test]
+    fn retry_after_counts_for_429_and_503_with_retry_after_max_only() {
+        let mut d = DeliverySpec {
+            retry: Some(3),
+            backoff_policy: Some(BackoffPolicy::Linear),
+            backoff_delay_ms: Some(500),
+            ..Default::default()
+        };
+        // Without retryAfterMax the header is ignored (Knative's opt-in).
+        assert_eq!(d.retry_wait_ms(1, 429, Some(5_000)), 500);
+        d.retry_after_max_ms = Some(2_000);
+        // Capped by retryAfterMax, and only when longer than the backoff.
+        assert_eq!(d.retry_wait_ms(1, 429, Some(5_000)), 2_000);
+        assert_eq!(d.retry_wait_ms(1, 503, Some(1_000)), 1_000);
+        assert_eq!(d.retry_wait_ms(3, 503, Some(1_000)), 1_500);
+        // Other codes, or no header: the backoff.
+        assert_eq!(d.retry_wait_ms(1, 500, Some(1_000)), 500);
+        assert_eq!(d.retry_wait_ms(1, 429, None), 500);
+        // PT0S turns it off.
+        d.retry_after_max_ms = Some(0);
+        assert_eq!(d.retry_wait_ms(1, 429, Some(5_000)), 500);
     }
 }

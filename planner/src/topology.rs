@@ -140,6 +140,9 @@ pub struct Channel {
     pub template_kind: Option<String>,
     /// `spec.delivery` (default delivery for its Subscriptions).
     pub delivery: Option<DeliverySpec>,
+    /// Annotation `kafka.eventing.knative.dev/delivery.order: ordered` on the channel: deliver
+    /// in order per `partitionkey` (honoured for JetStream-backed channels).
+    pub ordered: bool,
 }
 
 /// `Subscription` (messaging v1alpha1–v1 and the legacy eventing v1alpha1 one).

@@ -3,7 +3,8 @@
 
 use crate::connectors::log::{spawn_reader, CHUNK_LINES};
 use crate::engine::route::RouteIndex;
-use crate::engine::run::{run, EngineError, RunOptions};
+use crate::engine::input::Chunk;
+use crate::engine::run::{run, Communication, EngineError, RunOptions};
 use crate::engine::ttl::broker_ingress;
 use crate::engine::{Bindings, Report};
 use crate::planner::event::json::parse_event;
@@ -11,6 +12,7 @@ use crate::planner::event::Event;
 use crate::planner::plan::{EdgeId, NodeId, NodeKind, Plan, Target};
 use std::io::Cursor;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// A log buffer shared between runs without copying.
 #[derive(Debug, Clone)]
@@ -85,7 +87,7 @@ pub enum Lookup {
 /// filters, channels fan out, hops into Brokers and channels are followed.
 pub struct LoopRouter<'p> {
     plan: &'p Plan,
-    indexes: Vec<Option<RouteIndex>>,
+    indexes: Vec<Option<RouteIndex<&'p Plan>>>,
     lookup: Lookup,
     /// Deliveries per edge.
     pub per_edge: Vec<u64>,
@@ -183,20 +185,60 @@ pub fn engine_replay(
     entry: NodeId,
     workers: usize,
 ) -> Result<Report, EngineError> {
+    engine_replay_on(plan, bindings, log, entry, workers, Communication::Process).map(|(r, _)| r)
+}
+
+/// [`engine_replay`] with timely's `communication` (one process of a cluster: every process
+/// reads the whole log and replays its share of the chunks, DESIGN.md §5). Also returns the
+/// seconds from the first chunk a worker took to the end: in a cluster the run's own elapsed
+/// time includes timely connecting the processes (its retry loop sleeps a second at a time),
+/// which says nothing about throughput.
+///
+/// # Errors
+/// As [`engine_replay`].
+pub fn engine_replay_on(
+    plan: Arc<Plan>,
+    bindings: &Bindings,
+    log: &SharedLog,
+    entry: NodeId,
+    workers: usize,
+    communication: Communication,
+) -> Result<(Report, f64), EngineError> {
     let reader = spawn_reader(
         Box::new(Cursor::new(log.clone())),
         Some(log.0.len() as u64),
-        CHUNK_LINES,
+        std::env::var("EF_CHUNK").ok().and_then(|v| v.parse().ok()).unwrap_or(CHUNK_LINES),
     );
+    // A hand-off channel: its first send returns when a worker takes the first chunk.
+    let (tx, rx) = crossbeam_channel::bounded::<Chunk>(0);
+    let first = Arc::new(std::sync::OnceLock::<Instant>::new());
+    let forward = {
+        let (chunks, first) = (reader.chunks, first.clone());
+        std::thread::spawn(move || {
+            for chunk in chunks.iter() {
+                if tx.send(chunk).is_err() {
+                    break;
+                }
+                first.get_or_init(Instant::now);
+            }
+        })
+    };
     let opts = RunOptions {
         workers,
         entry,
+        communication,
         ..RunOptions::default()
     };
-    let report = run(plan, bindings, reader.chunks, opts)?;
+    let report = run(plan, bindings, rx, opts);
+    let end = Instant::now();
+    let _ = forward.join();
     match reader.thread.join() {
         Ok(r) => r.map_err(EngineError::Write)?,
         Err(_) => return Err(EngineError::Dataflow("reader thread panicked".into())),
     }
-    Ok(report)
+    let report = report?;
+    let secs = first
+        .get()
+        .map_or(report.elapsed_seconds, |t| end.duration_since(*t).as_secs_f64());
+    Ok((report, secs))
 }

@@ -1,14 +1,17 @@
-//! `--service NAME=BINDING`, shared by `replay` and `run` (DESIGN.md §5).
+//! `--service NAME=BINDING`, shared by `replay`, `run`, `explain` and `registry` (DESIGN.md §5).
 
 use anyhow::bail;
+use eventflow::connectors::exec::ExecSubscriber;
 use eventflow::connectors::http::HttpSubscriber;
 use eventflow::engine::service::Subscriber;
 use eventflow::planner::plan::Plan;
 use eventflow::{Bindings, Builtin};
 use std::sync::Arc;
 
-/// Parses `NAME=ack|echo|fail:CODE|http://URL`. NAME is a Service name (`name`,
-/// `namespace/name`, `Kind/ns/name`) or a `uri` subscriber's URL.
+/// Parses `NAME=ack|echo|fail:CODE|exec:COMMAND|http://URL`. NAME is a Service name (`name`,
+/// `namespace/name`, `Kind/ns/name`) or a `uri` subscriber's URL. `exec:COMMAND` is a
+/// co-process (`sh -c COMMAND`, started on its first delivery) speaking JSON Lines: see
+/// `eventflow::connectors::exec`.
 ///
 /// # Errors
 /// A message naming the spec and the accepted forms.
@@ -35,7 +38,7 @@ pub fn parse_described(specs: &[String]) -> anyhow::Result<(Bindings, Described)
             spec.split_once('=')
         };
         let Some((name, binding)) = split else {
-            bail!("--service `{spec}`: expected NAME=BINDING (ack, echo, fail:CODE or http://…)");
+            bail!("--service `{spec}`: expected NAME=BINDING (ack, echo, fail:CODE, exec:COMMAND or http://…)");
         };
         if let Some(rest) = binding.strip_prefix("https://") {
             bail!("--service {name}=https://{rest}: this build speaks plain HTTP only (no TLS)");
@@ -46,8 +49,15 @@ pub fn parse_described(specs: &[String]) -> anyhow::Result<(Bindings, Described)
             described.push((sub, binding.to_string()));
             continue;
         }
-        if binding.starts_with("exec:") {
-            bail!("--service {name}={binding}: exec bindings are not available yet; use ack, echo, fail:CODE or http://…");
+        if let Some(command) = binding.strip_prefix("exec:") {
+            if command.trim().is_empty() {
+                bail!("--service {name}=exec:: expected exec:COMMAND (a shell command, e.g. exec:'python3 enrich.py')");
+            }
+            log_to_stderr();
+            let sub: Arc<dyn Subscriber> = Arc::new(ExecSubscriber::new(command));
+            bindings.bind(name, sub.clone());
+            described.push((sub, binding.to_string()));
+            continue;
         }
         let b = Builtin::parse(binding).map_err(|e| anyhow::anyhow!("--service {spec}: {e}"))?;
         let sub: Arc<dyn Subscriber> = Arc::new(b);
@@ -55,6 +65,19 @@ pub fn parse_described(specs: &[String]) -> anyhow::Result<(Bindings, Described)
         described.push((sub, b.to_string()));
     }
     Ok((bindings, described))
+}
+
+/// Co-process failures and restarts are logged with `tracing`: make sure they reach stderr in
+/// commands that set up no logging of their own (`run` sets up its own first; this is then a
+/// no-op). `RUST_LOG` filters; default `warn`.
+fn log_to_stderr() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }
 
 /// Live data plane: every `uri` subscriber (and dead-letter sink) not bound by name is called

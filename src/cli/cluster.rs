@@ -82,3 +82,28 @@ impl ClusterArgs {
         })
     }
 }
+
+/// The delivery log's own handle on standard output, with file descriptor 1 then pointed at
+/// standard error: timely prints "awaiting connections" on stdout while a cluster connects,
+/// which would otherwise end up inside a `--out -` delivery log.
+///
+/// # Errors
+/// The I/O error when the descriptors cannot be duplicated.
+#[cfg(unix)]
+pub fn private_stdout() -> anyhow::Result<std::fs::File> {
+    use std::os::fd::AsFd;
+    std::io::Write::flush(&mut std::io::stdout())?;
+    let own = std::io::stdout().as_fd().try_clone_to_owned()?;
+    // SAFETY: dup2 on two descriptors this process owns (stderr onto stdout); no memory is
+    // shared, and Rust's `Stdout` keeps using descriptor 1, now a copy of stderr.
+    if unsafe { libc::dup2(2, 1) } < 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    Ok(std::fs::File::from(own))
+}
+
+/// Without Unix descriptors, standard output as it is.
+#[cfg(not(unix))]
+pub fn private_stdout() -> anyhow::Result<std::io::Stdout> {
+    Ok(std::io::stdout())
+}

@@ -36,7 +36,7 @@ pub struct Args {
     /// Namespace of the --into resource.
     #[arg(short = 'n', long)]
     pub namespace: Option<String>,
-    /// Give a Service (or uri) a behaviour: NAME=ack | echo | fail:CODE | http://URL.
+    /// Give a Service (or uri) a behaviour: NAME=ack | echo | fail:CODE | http://URL | exec:COMMAND.
     #[arg(long = "service", value_name = "NAME=BINDING")]
     pub services: Vec<String>,
     /// Virtual time for an event without `time` (RFC 3339).

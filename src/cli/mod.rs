@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod explain;
 pub mod explain_print;
 pub mod load;
+pub mod nats;
 pub mod plan;
 pub mod registry;
 pub mod replay;

@@ -32,7 +32,7 @@ pub struct Args {
     /// Timely worker threads.
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
-    /// Give a Service (or uri) a behaviour: NAME=ack | NAME=echo | NAME=fail:CODE.
+    /// Give a Service (or uri) a behaviour: NAME=ack | echo | fail:CODE | http://URL | exec:COMMAND.
     #[arg(long = "service", value_name = "NAME=BINDING")]
     pub services: Vec<String>,
     /// Virtual time for events without `time` (RFC 3339).

@@ -20,8 +20,8 @@ pub struct Args {
     #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
     /// The event log: JSON Lines, one CloudEvent (JSON format) per line; `-` for stdin.
-    /// Optional with --from/--until.
-    #[arg(long, required_unless_present = "from")]
+    /// Optional with --from/--until or --from-channel.
+    #[arg(long, required_unless_present_any = ["from", "from_channel"])]
     pub events: Option<PathBuf>,
     /// Fire the PingSources and CronJobSources on the virtual clock from this time
     /// (RFC 3339, inclusive; with --until), after the log's events.
@@ -48,7 +48,8 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
     /// Give a Service (or uri) a behaviour: NAME=ack | echo | fail:CODE | http://URL (a real
-    /// HTTP subscriber; replay otherwise calls nothing outside).
+    /// HTTP subscriber) | exec:COMMAND (a JSON Lines co-process); replay otherwise calls
+    /// nothing outside.
     #[arg(long = "service", value_name = "NAME=BINDING")]
     pub services: Vec<String>,
     /// Exit 1 when a line is malformed; reading stops after the chunk (1024 lines) that held it.
@@ -70,6 +71,17 @@ pub struct Args {
     /// Cluster flags (`--processes`, `--process`, `--hostfile`).
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// Replay the events a JetStream-backed channel stored (NAMESPACE/NAME, or KIND/NAME /
+    /// KIND/NAMESPACE/NAME of a JetStream-backed Broker, Sequence or Parallel); they enter
+    /// there. Needs --nats URL (or NATS_URL).
+    #[arg(long = "from-channel", value_name = "NS/NAME", conflicts_with_all = ["events", "into"])]
+    pub from_channel: Option<String>,
+    /// With --from-channel: start at the first event stored at or after this time (RFC 3339).
+    #[arg(long, requires = "from_channel")]
+    pub since: Option<String>,
+    /// NATS server for --from-channel.
+    #[command(flatten)]
+    pub nats: super::nats::NatsArgs,
 }
 
 /// Runs the replay; exit 1 on invalid manifests, unreadable input or a `--strict` failure.
@@ -99,7 +111,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let timers = super::sources::timers(&args, &plan)?;
-    let (entry, into) = match plan.entry(args.into.as_deref(), args.namespace.as_deref()) {
+    // `--from-channel`: the events a JetStream-backed channel stored, entering there.
+    let stored = match &args.from_channel {
+        Some(spec) => {
+            let since = match args.since.as_deref() {
+                Some(t) => Some(
+                    parse_rfc3339_ms(t)
+                        .with_context(|| format!("--since `{t}` is not RFC 3339"))?,
+                ),
+                None => None,
+            };
+            Some(super::nats::replay_reader(&args.nats, &plan, spec, since)?)
+        }
+        None => None,
+    };
+    let entry = match &stored {
+        Some((node, _)) => Ok(*node),
+        None => plan.entry(args.into.as_deref(), args.namespace.as_deref()),
+    };
+    let (entry, into) = match entry {
         Ok(e) => (e, plan.entry_name(e)),
         // Sources alone need no entry for a log.
         Err(_) if args.events.is_none() => (0, "sources".to_string()),
@@ -113,20 +143,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let leader = args.cluster.leader();
     let out: Option<Box<dyn Write + Send>> = match &args.out {
         Some(_) if !leader => None,
+        // In a cluster, timely prints while connecting: keep that out of the log.
+        Some(_) if to_stdout && args.cluster.is_cluster() => {
+            Some(Box::new(BufWriter::new(super::cluster::private_stdout()?)))
+        }
         Some(_) if to_stdout => Some(Box::new(BufWriter::new(std::io::stdout()))),
         Some(p) => Some(Box::new(BufWriter::new(
             File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
         ))),
         None => None,
     };
-    let reader = match &args.events {
-        Some(path) => read_log(path, CHUNK_LINES)?,
-        None => spawn_reader(Box::new(std::io::empty()), Some(0), CHUNK_LINES),
+    let reader = match (&args.events, stored) {
+        (_, Some((_, stream))) => spawn_reader(Box::new(stream), None, CHUNK_LINES),
+        (Some(path), None) => read_log(path, CHUNK_LINES)?,
+        (None, None) => spawn_reader(Box::new(std::io::empty()), Some(0), CHUNK_LINES),
     };
-    let log_name = args
-        .events
-        .as_deref()
-        .map_or_else(String::new, |p| p.display().to_string());
+    let log_name = match (&args.from_channel, &args.events) {
+        (Some(spec), _) => format!("stream of {spec}"),
+        (None, events) => events
+            .as_deref()
+            .map_or_else(String::new, |p| p.display().to_string()),
+    };
     let bar = match reader.total_bytes {
         Some(total) if total > 0 => ProgressBar::new(total),
         _ => ProgressBar::new_spinner(),

@@ -1,16 +1,32 @@
-//! HTTP subscribers: Knative's delivery request (binary content mode, `Prefer: reply`,
-//! `Kn-Namespace`) and reading a reply from the response (binary or structured), as
-//! knative-semantics.md §3.3–3.5 describe. Blocking (ureq); the engine runs these calls on its
+//! HTTP subscribers: Knative's delivery request and reading a reply from the response
+//! (knative-semantics.md §3.3–3.6, §6.2). Blocking (ureq); the engine runs these calls on its
 //! delivery pool, never on a timely worker.
+//!
+//! Request: binary mode, or structured mode when the edge's `delivery.format` is `json`
+//! ([`super::encode`]); `Prefer: reply` to subscribers only (not to reply targets and dead-letter
+//! sinks); `Kn-Namespace`; the event's pass-through headers (`x-request-id`, trace context,
+//! [`super::headers`]); the per-attempt `timeout`. Redirects are not followed (3xx fails, as
+//! the spec says). Response: 2xx with a CloudEvent (binary or structured) is a reply, carrying
+//! the response's own pass-through headers; 202 is never a reply; `Retry-After` travels with a
+//! failure for the engine's retry wait; transport errors and time-outs answer 500 with
+//! `dispatch error: …` as the body (Knative's dispatcher).
 
-use super::decode::decode;
-use base64::Engine as _;
+use super::decode::{decode, STRUCTURED};
+use super::encode::{binary, structured};
+use super::headers::{now_ms, passthrough, retry_after_ms};
+use eventflow_engine::pool::PER_SUBSCRIBER;
 use eventflow_engine::service::{CallContext, Reply, Subscriber};
-use eventflow_planner::event::{Data, Event, SpecVersion};
+use eventflow_planner::delivery::DeliveryFormat;
+use eventflow_planner::event::Event;
 use std::time::Duration;
 
 /// Largest response body read, in bytes.
 const MAX_RESPONSE: u64 = 4 << 20;
+
+/// Idle keep-alive connections kept per subscriber: enough for every delivery thread of a few
+/// lanes ([`PER_SUBSCRIBER`] each), so a busy subscriber is not called over a fresh connection
+/// per event (ureq keeps 3 per host by default).
+const IDLE_CONNECTIONS: usize = 4 * PER_SUBSCRIBER;
 
 /// A subscriber at an HTTP URL (`http://` only: no TLS in this build).
 pub struct HttpSubscriber {
@@ -24,6 +40,8 @@ impl HttpSubscriber {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
+            .max_idle_connections(IDLE_CONNECTIONS)
+            .max_idle_connections_per_host(IDLE_CONNECTIONS)
             .build()
             .new_agent();
         HttpSubscriber {
@@ -31,61 +49,75 @@ impl HttpSubscriber {
             agent,
         }
     }
-}
 
-/// Percent-encodes a `ce-*` header value (space, `"`, `%`, controls and non-ASCII), per the
-/// CloudEvents HTTP binding §3.1.3.2.
-fn header_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b == b' ' || b == b'"' || b == b'%' || !(0x21..0x7f).contains(&b) {
-            out.push_str(&format!("%{b:02X}"));
-        } else {
-            out.push(b as char);
-        }
-    }
-    out
-}
-
-fn is_json_type(content_type: Option<&str>) -> bool {
-    match content_type {
-        None => true,
-        Some(t) => {
-            let media = t
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
-            media == "application/json" || media.ends_with("/json") || media.ends_with("+json")
-        }
+    /// The URL called.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 }
 
-/// The binary-mode body of `event`: JSON data as is under a JSON content type, a JSON string
-/// unescaped otherwise, base64 data decoded.
-fn body_of(event: &Event) -> Vec<u8> {
-    let base64_text = |text: &str| {
-        base64::engine::general_purpose::STANDARD
-            .decode(text.trim())
-            .unwrap_or_default()
+/// Reads the subscriber's answer (knative-semantics.md §3.4–3.5).
+fn answer(mut resp: ureq::http::Response<ureq::Body>) -> Reply {
+    let status = resp.status().as_u16();
+    let read = resp
+        .body_mut()
+        .with_config()
+        .limit(MAX_RESPONSE)
+        .read_to_vec();
+    let success = (200..300).contains(&status);
+    let body = match read {
+        Ok(b) => b,
+        // Knative: a 2xx whose body cannot be read is a 500; a failure keeps its status.
+        Err(e) if success => {
+            return Reply::Status(
+                500,
+                format!("cannot read the response body: {e}").into_bytes(),
+            )
+        }
+        Err(e) => format!("status {status}; cannot read the response body: {e}").into_bytes(),
     };
-    match &event.data {
-        None => Vec::new(),
-        Some(Data::Base64(b64)) => base64_text(b64),
-        Some(Data::Json(raw)) => {
-            let encoded = event.specversion == SpecVersion::V03
-                && event.datacontentencoding.as_deref() == Some("base64");
-            if encoded || !is_json_type(event.datacontenttype.as_deref()) {
-                match serde_json::from_str::<String>(raw) {
-                    Ok(s) if encoded => base64_text(&s),
-                    Ok(s) => s.into_bytes(),
-                    Err(_) => raw.as_bytes().to_vec(),
+    if !success {
+        return match retry_after_ms(resp.headers(), now_ms()) {
+            Some(ms) => Reply::StatusRetryAfter(status, body, ms),
+            None => Reply::Status(status, body),
+        };
+    }
+    if status == 202 {
+        return Reply::None;
+    }
+    let headers = resp.headers();
+    let carries_event = headers.contains_key("ce-specversion")
+        || headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.to_ascii_lowercase().starts_with(STRUCTURED));
+    if carries_event {
+        return match decode(headers, &body) {
+            Ok((_, mut events)) => match events.pop() {
+                Some(Ok(mut event)) => {
+                    event.passthrough = passthrough(headers);
+                    Reply::Event(event)
                 }
-            } else {
-                raw.as_bytes().to_vec()
-            }
-        }
+                Some(Err(why)) => malformed(status, body, &why),
+                None => malformed(status, body, "no event"),
+            },
+            Err(why) => malformed(status, body, &why.0),
+        };
+    }
+    if body.is_empty() {
+        Reply::None
+    } else {
+        Reply::Status(status, body)
+    }
+}
+
+/// A 2xx announcing a CloudEvent that does not parse: a failure for a Trigger (502, as
+/// Knative's broker filter answers), a success without reply for a Subscription.
+fn malformed(status: u16, body: Vec<u8>, why: &str) -> Reply {
+    if body.is_empty() {
+        Reply::Status(status, format!("malformed reply event: {why}").into_bytes())
+    } else {
+        Reply::Status(status, body)
     }
 }
 
@@ -96,93 +128,44 @@ impl Subscriber for HttpSubscriber {
             namespace: "",
             prefer_reply: true,
         };
-        self.call_with(event, &ctx)
+        self.call_as(event, &ctx, None)
     }
 
     fn call_with(&self, event: &Event, ctx: &CallContext<'_>) -> Reply {
-        let (timeout_ms, namespace) = (ctx.timeout_ms, ctx.namespace);
-        let mut req = self
-            .agent
-            .post(&self.url)
-            .header("ce-specversion", event.specversion.as_str())
-            .header("ce-id", header_value(&event.id))
-            .header("ce-source", header_value(&event.source))
-            .header("ce-type", header_value(&event.ty));
+        self.call_as(event, ctx, None)
+    }
+
+    fn call_as(
+        &self,
+        event: &Event,
+        ctx: &CallContext<'_>,
+        format: Option<DeliveryFormat>,
+    ) -> Reply {
+        let encoded = match format {
+            Some(DeliveryFormat::Json) => structured(event),
+            Some(DeliveryFormat::Binary) | None => binary(event),
+        };
+        let mut req = self.agent.post(&self.url);
+        for (name, value) in &encoded.headers {
+            req = req.header(name, value);
+        }
         if ctx.prefer_reply {
             req = req.header("Prefer", "reply");
         }
-        if !namespace.is_empty() {
-            req = req.header("Kn-Namespace", namespace);
+        if !ctx.namespace.is_empty() {
+            req = req.header("Kn-Namespace", ctx.namespace);
         }
-        let schema = if event.specversion == SpecVersion::V03 {
-            "ce-schemaurl"
-        } else {
-            "ce-dataschema"
-        };
-        for (name, value) in [
-            ("ce-subject", &event.subject),
-            ("ce-time", &event.time),
-            (schema, &event.dataschema),
-        ] {
-            if let Some(v) = value {
-                req = req.header(name, header_value(v));
-            }
+        for (name, value) in event.passthrough.iter() {
+            req = req.header(name, value);
         }
-        for (name, value) in &event.extensions {
-            req = req.header(format!("ce-{name}"), header_value(&value.to_string()));
-        }
-        let content_type = match (&event.datacontenttype, &event.data) {
-            (Some(t), _) => Some(t.to_string()),
-            (None, Some(Data::Json(_))) => Some("application/json".to_string()),
-            (None, _) => None,
-        };
-        if let Some(t) = content_type {
-            req = req.header("Content-Type", t);
-        }
-        if let Some(ms) = timeout_ms {
+        if let Some(ms) = ctx.timeout_ms {
             req = req
                 .config()
                 .timeout_global(Some(Duration::from_millis(ms)))
                 .build();
         }
-        match req.send(&body_of(event)[..]) {
-            Ok(mut resp) => {
-                let status = resp.status().as_u16();
-                let body = resp
-                    .body_mut()
-                    .with_config()
-                    .limit(MAX_RESPONSE)
-                    .read_to_vec()
-                    .unwrap_or_default();
-                if !(200..300).contains(&status) || status == 202 {
-                    return if status == 202 {
-                        Reply::None
-                    } else {
-                        Reply::Status(status, body)
-                    };
-                }
-                let carries_event = resp.headers().contains_key("ce-specversion")
-                    || resp
-                        .headers()
-                        .get("content-type")
-                        .and_then(|v| v.to_str().ok())
-                        .is_some_and(|t| {
-                            t.to_ascii_lowercase()
-                                .starts_with("application/cloudevents+json")
-                        });
-                if carries_event {
-                    if let Ok((_, mut events)) = decode(resp.headers(), &body) {
-                        if let Some(Ok(event)) = events.pop() {
-                            return Reply::Event(event);
-                        }
-                    }
-                }
-                if body.is_empty() {
-                    Reply::None
-                } else {
-                    Reply::Status(status, body)
-                }
-            }
+        match req.send(&encoded.body[..]) {
+            Ok(resp) => answer(resp),
             // Transport errors and time-outs: retryable, reported as 500 (Knative's dispatcher).
             Err(e) => Reply::Status(500, format!("dispatch error: {e}").into_bytes()),
         }
@@ -190,28 +173,5 @@ impl Subscriber for HttpSubscriber {
 
     fn blocking(&self) -> bool {
         true
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn header_values_are_percent_encoded() {
-        assert_eq!(header_value("a b\"c%é"), "a%20b%22c%25%C3%A9");
-        assert_eq!(header_value("com.github.push"), "com.github.push");
-    }
-
-    #[test]
-    fn bodies_follow_the_content_type() {
-        let mut e = Event::new("1", "/s", "t");
-        e.data = Some(Data::Json("{\"a\":1}".into()));
-        assert_eq!(body_of(&e), b"{\"a\":1}");
-        e.datacontenttype = Some("text/plain".into());
-        e.data = Some(Data::Json("\"hello\\n\"".into()));
-        assert_eq!(body_of(&e), b"hello\n");
-        e.data = Some(Data::Base64("aGk=".into()));
-        assert_eq!(body_of(&e), b"hi");
     }
 }

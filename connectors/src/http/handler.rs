@@ -209,12 +209,45 @@ async fn ingress(
     let Some(route) = route else {
         return unknown(state, family, ns, name);
     };
-    submit(state, route, labels, mode, events)
+    // x-request-id and trace context go on to the deliveries the events cause.
+    let events = with_passthrough(events, headers);
+    match &state.store {
+        Some(store) if store.is_durable(route.node) => {
+            let store = store.clone();
+            let node = route.node;
+            let mut outcomes = Vec::with_capacity(events.len());
+            for event in events {
+                outcomes.push(match event {
+                    Err(why) => Err((Reason::Malformed, why)),
+                    Ok(event) => store
+                        .store(node, event)
+                        .await
+                        .map_err(|e| (Reason::StoreUnavailable, format!("not stored: {e}"))),
+                });
+            }
+            respond(state, route, labels, mode, outcomes)
+        }
+        _ => submit(state, route, labels, mode, events),
+    }
 }
 
-/// Queues each event on its own; answers 202 when all were accepted, else the most severe
-/// refusal: 503 (engine stopped) over 429 (queue full) over 400 (malformed), with a one-line
-/// body naming the refused batch indexes.
+/// Attaches the request's pass-through headers ([`super::headers::passthrough`]) to its events.
+fn with_passthrough(
+    events: Vec<Result<eventflow_planner::event::Event, String>>,
+    headers: &HeaderMap,
+) -> Vec<Result<eventflow_planner::event::Event, String>> {
+    let passthrough = super::headers::passthrough(headers);
+    if passthrough.is_empty() {
+        return events;
+    }
+    let attach = |mut e: eventflow_planner::event::Event| {
+        e.passthrough = passthrough.clone();
+        e
+    };
+    events.into_iter().map(|e| e.map(attach)).collect()
+}
+
+/// Queues each event on its own; answers as [`respond`] does.
 fn submit(
     state: &AppState,
     route: &Route,
@@ -222,17 +255,33 @@ fn submit(
     mode: Mode,
     events: Vec<Result<eventflow_planner::event::Event, String>>,
 ) -> Response {
-    let total = events.len();
-    let mut refused: Vec<(usize, Reason, String)> = Vec::new();
-    for (i, event) in events.into_iter().enumerate() {
-        let outcome = match event {
+    let outcomes = events
+        .into_iter()
+        .map(|event| match event {
             Err(why) => Err((Reason::Malformed, why)),
             Ok(event) => match state.sender.try_send(route.node, event) {
                 Ok(()) => Ok(()),
                 Err(SendError::Full) => Err((Reason::QueueFull, "queue full".to_string())),
                 Err(SendError::Stopped) => Err((Reason::Stopped, "engine stopped".to_string())),
             },
-        };
+        })
+        .collect();
+    respond(state, route, labels, mode, outcomes)
+}
+
+/// Counts each event's outcome; answers 202 when all were accepted, else the most severe
+/// refusal: 503 (engine stopped, or not stored) over 429 (queue full) over 400 (malformed),
+/// with a one-line body naming the refused batch indexes.
+fn respond(
+    state: &AppState,
+    route: &Route,
+    labels: IngressLabels<'_>,
+    mode: Mode,
+    outcomes: Vec<Result<(), (Reason, String)>>,
+) -> Response {
+    let total = outcomes.len();
+    let mut refused: Vec<(usize, Reason, String)> = Vec::new();
+    for (i, outcome) in outcomes.into_iter().enumerate() {
         match outcome {
             Ok(()) => route.accepted.inc(),
             Err((reason, why)) => {
@@ -241,9 +290,14 @@ fn submit(
             }
         }
     }
-    let worst = [Reason::Stopped, Reason::QueueFull, Reason::Malformed]
-        .into_iter()
-        .find(|r| refused.iter().any(|(_, x, _)| x == r));
+    let worst = [
+        Reason::Stopped,
+        Reason::StoreUnavailable,
+        Reason::QueueFull,
+        Reason::Malformed,
+    ]
+    .into_iter()
+    .find(|r| refused.iter().any(|(_, x, _)| x == r));
     let Some(worst) = worst else {
         tracing::trace!(ingress = %route.resource, mode = mode.as_str(), events = total, "accepted");
         return StatusCode::ACCEPTED.into_response();
@@ -259,7 +313,7 @@ fn submit(
         body.pop();
     } else if let Some((_, reason, why)) = refused.first() {
         body.push_str(match reason {
-            Reason::Malformed => why,
+            Reason::Malformed | Reason::StoreUnavailable => why,
             Reason::QueueFull => "queue full: the engine is behind, retry later",
             _ => "the engine has stopped",
         });
@@ -292,9 +346,11 @@ pub async fn healthz() -> Response {
     text(StatusCode::OK, "ok\n".into())
 }
 
-/// `GET /readyz`: 200 while the engine runs and the server is not draining, else 503.
+/// `GET /readyz`: 200 while the engine runs, the server is not draining and the durable store
+/// (if any) is connected, else 503.
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    if state.sender.is_running() && !state.draining.load(Ordering::Acquire) {
+    let store_ready = state.store.as_ref().is_none_or(|s| s.ready());
+    if state.sender.is_running() && !state.draining.load(Ordering::Acquire) && store_ready {
         text(StatusCode::OK, "ready\n".into())
     } else {
         text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n".into())
@@ -303,9 +359,12 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 
 /// `GET /metrics`: Prometheus text format.
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let body = state
+    let mut body = state
         .metrics
         .render(state.sender.queued(), state.sender.capacity());
+    if let Some(store) = &state.store {
+        body.push_str(&store.metrics());
+    }
     (
         StatusCode::OK,
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],

@@ -1,16 +1,26 @@
-//! Ingress metrics in Prometheus text format (`GET /metrics`).
+//! Metrics in Prometheus text format (`GET /metrics`).
 //!
-//! * `event_count{kind, namespace_name, name, response_code, response_code_class}` — Knative's
-//!   ingress counter name: events received, by the status they were answered with (for a batch,
-//!   each element counts with its own outcome).
+//! * `event_count{kind, namespace_name, name, broker_name, response_code, response_code_class}`
+//!   — Knative's broker-ingress counter: events received, by the status they were answered with
+//!   (for a batch, each element counts with its own outcome). `namespace_name`, `broker_name`,
+//!   `response_code` and `response_code_class` are Knative's label names (`broker_name` is
+//!   empty for channel, Sequence and Parallel ingresses); `kind` and `name` name any ingress.
+//!   Knative's `event_type` label is left out: it comes from the request and would let clients
+//!   grow the series without bound.
+//! * `event_dispatch_latencies{namespace_name, broker_name, trigger_name, channel_name,
+//!   subscription_name, response_code, response_code_class}` — Knative's dispatch histogram
+//!   (ms, buckets 1 … 10000): one observation per attempt to deliver to a subscriber, once a
+//!   [`DispatchMetrics`] is registered ([`Metrics::register_dispatch`]); its `_count` is what
+//!   Knative's broker filter reports as its `event_count`.
 //! * `eventflow_ingress_rejected_events_total{kind, namespace_name, name, reason}` — events (or
 //!   requests that carried none) refused, by reason: `malformed`, `unknown_ingress`,
-//!   `too_large`, `queue_full`, `stopped`, `method`.
+//!   `too_large`, `queue_full`, `stopped`, `method`, `store_unavailable` (durable ingress).
 //! * `eventflow_ingress_queue_events` / `eventflow_ingress_queue_capacity` — the engine's queue.
 //!
 //! Labels come from the plan, never from request paths, so a client cannot grow the label set:
 //! requests to unknown ingresses count with empty `namespace_name` and `name`.
 
+use super::dispatch_metrics::DispatchMetrics;
 use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 
 /// Why an event (or request) was refused: the `reason` label.
@@ -28,6 +38,8 @@ pub enum Reason {
     Stopped,
     /// Method other than POST/OPTIONS (405).
     Method,
+    /// The durable store (JetStream) of the ingress did not persist the event (503).
+    StoreUnavailable,
 }
 
 impl Reason {
@@ -40,6 +52,7 @@ impl Reason {
             Reason::QueueFull => "queue_full",
             Reason::Stopped => "stopped",
             Reason::Method => "method",
+            Reason::StoreUnavailable => "store_unavailable",
         }
     }
 
@@ -52,6 +65,7 @@ impl Reason {
             Reason::QueueFull => 429,
             Reason::Stopped => 503,
             Reason::Method => 405,
+            Reason::StoreUnavailable => 503,
         }
     }
 }
@@ -69,6 +83,14 @@ pub struct Metrics {
 /// Label values identifying one ingress: kind, namespace, name.
 pub type IngressLabels<'a> = [&'a str; 3];
 
+/// Knative's `broker_name` label: the name for a Broker ingress, else empty.
+fn broker_name(ingress: IngressLabels<'_>) -> &str {
+    match ingress {
+        ["broker", _, name] => name,
+        _ => "",
+    }
+}
+
 impl Metrics {
     /// Creates and registers the families.
     ///
@@ -85,6 +107,7 @@ impl Metrics {
                 "kind",
                 "namespace_name",
                 "name",
+                "broker_name",
                 "response_code",
                 "response_code_class",
             ],
@@ -117,11 +140,21 @@ impl Metrics {
         })
     }
 
+    /// Serves `dispatch`'s `event_dispatch_latencies` here too. The observer is made (and
+    /// registered with the engine's bindings) before the engine starts, the ingress after it:
+    /// observations made in between are kept.
+    ///
+    /// # Errors
+    /// A [`prometheus::Error`] when a dispatch family is already registered.
+    pub fn register_dispatch(&self, dispatch: &DispatchMetrics) -> Result<(), prometheus::Error> {
+        self.registry.register(Box::new(dispatch.family().clone()))
+    }
+
     /// The counter of accepted events for one ingress (resolve once, increment per event).
     pub fn accepted(&self, ingress: IngressLabels<'_>) -> IntCounter {
         let [kind, ns, name] = ingress;
         self.events
-            .with_label_values(&[kind, ns, name, "202", "2xx"])
+            .with_label_values(&[kind, ns, name, broker_name(ingress), "202", "2xx"])
     }
 
     /// Counts `n` events refused for `reason`.
@@ -130,7 +163,14 @@ impl Metrics {
         let code = reason.status();
         let class = format!("{}xx", code / 100);
         self.events
-            .with_label_values(&[kind, ns, name, &code.to_string(), &class])
+            .with_label_values(&[
+                kind,
+                ns,
+                name,
+                broker_name(ingress),
+                &code.to_string(),
+                &class,
+            ])
             .inc_by(n);
         self.rejected
             .with_label_values(&[kind, ns, name, reason.as_str()])

@@ -15,24 +15,34 @@
 //! Content modes (knative-semantics.md §3.1): binary (`ce-*` headers), structured
 //! (`application/cloudevents+json`) and batched (`application/cloudevents-batch+json`, each
 //! element accepted or refused on its own). Status codes as Knative's ingresses answer them:
-//! 202 once queued in the engine; 400 not a valid CloudEvent (one-line reason in the body);
-//! 404 unknown resource; 405 methods other than POST and OPTIONS; OPTIONS 200 with `Allow`,
-//! `WebHook-Allowed-Origin` and `WebHook-Allowed-Rate`; plus 413 over the body limit, 429
-//! (`Retry-After: 1`) when the engine's bounded queue is full, and 503 once the engine stopped.
+//! 202 once queued in the engine (for a durable node: once stored, see [`DurableStore`]);
+//! 400 not a valid CloudEvent (one-line reason in the body); 404 unknown resource; 405 methods
+//! other than POST and OPTIONS; OPTIONS 200 with `Allow`, `WebHook-Allowed-Origin` and
+//! `WebHook-Allowed-Rate`; plus 413 over the body limit, 429 (`Retry-After: 1`) when the
+//! engine's bounded queue is full, and 503 once the engine stopped (or the durable store did
+//! not persist the event).
 //! A batch answers 202 when every element was accepted, else the most severe refusal (503, 429,
 //! 400) with a body naming the refused indexes (`refused 1 of 3 events: [1] missing required
 //! attribute "id"`); the other elements were accepted and must not be resent.
 
+mod bare;
 mod client;
 mod decode;
+mod dispatch_metrics;
+pub mod encode;
 mod handler;
+pub mod headers;
 mod metrics;
 mod routes;
+mod store;
 
+pub use bare::BareReceiver;
 pub use client::HttpSubscriber;
 pub use decode::{decode, header_value, is_json, Malformed, Mode, BATCH, STRUCTURED};
+pub use dispatch_metrics::{DispatchMetrics, BUCKETS_MS};
 pub use metrics::{Metrics, Reason};
 pub use routes::Family;
+pub use store::{DurableStore, SharedStore, StoreError, StoreFuture};
 
 use axum::routing::{any, get};
 use axum::Router;
@@ -87,7 +97,7 @@ impl Default for HttpConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
     /// The runtime could not be built or the address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Listen {
         /// The address asked for.
         addr: SocketAddr,
@@ -162,6 +172,20 @@ impl HttpIngress {
         sender: LiveSender,
         config: &HttpConfig,
     ) -> Result<HttpIngress, HttpError> {
+        HttpIngress::start_with_store(plan, sender, config, None)
+    }
+
+    /// [`HttpIngress::start`], with events for the durable nodes of `store` (JetStream-backed
+    /// channels and brokers) persisted there before the 202 instead of queued in the engine.
+    ///
+    /// # Errors
+    /// [`HttpError::Listen`] when the runtime cannot start or the address cannot be bound.
+    pub fn start_with_store(
+        plan: &Plan,
+        sender: LiveSender,
+        config: &HttpConfig,
+        store: Option<SharedStore>,
+    ) -> Result<HttpIngress, HttpError> {
         let listen = config.listen;
         let err = |source| HttpError::Listen {
             addr: listen,
@@ -179,6 +203,7 @@ impl HttpIngress {
         let addr = listener.local_addr().map_err(err)?;
         let mut state = AppState::new(plan, sender, Metrics::new()?, config.max_body);
         state.registry = config.registry.clone();
+        state.store = store;
         let state = Arc::new(state);
         let mut urls: Vec<IngressUrl> = state
             .routes
@@ -321,6 +346,50 @@ impl ShutdownSignals {
         {
             self.rt.block_on(tokio::signal::ctrl_c()).map(|()| "Ctrl-C")
         }
+    }
+}
+
+impl ShutdownSignals {
+    /// Blocks until a signal arrives (`Some(name)`) or `stopped()` turns true (`None`; polled
+    /// every 100 ms), e.g. when the engine ended on its own because a cluster peer was lost.
+    ///
+    /// # Errors
+    /// The I/O error when waiting fails (non-Unix only).
+    pub fn wait_or(self, stopped: impl Fn() -> bool) -> std::io::Result<Option<&'static str>> {
+        #[cfg(unix)]
+        {
+            let ShutdownSignals {
+                rt,
+                mut int,
+                mut term,
+            } = self;
+            Ok(rt.block_on(async {
+                let mut tick = tokio::time::interval(Duration::from_millis(100));
+                loop {
+                    tokio::select! {
+                        _ = int.recv() => return Some("SIGINT"),
+                        _ = term.recv() => return Some("SIGTERM"),
+                        _ = tick.tick() => {
+                            if stopped() {
+                                return None;
+                            }
+                        }
+                    }
+                }
+            }))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = stopped;
+            self.wait().map(Some)
+        }
+    }
+}
+
+impl HttpIngress {
+    /// The metrics served at `GET /metrics` (e.g. to [`Metrics::register_dispatch`]).
+    pub fn metrics(&self) -> &Metrics {
+        &self.state.metrics
     }
 }
 

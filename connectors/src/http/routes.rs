@@ -73,6 +73,8 @@ pub struct AppState {
     pub(super) max_body: usize,
     pub(super) draining: AtomicBool,
     pub(super) registry: Option<super::RegistryView>,
+    /// Where events of durable nodes go (JetStream), if any.
+    pub(super) store: Option<super::store::SharedStore>,
 }
 
 impl AppState {
@@ -110,6 +112,7 @@ impl AppState {
             max_body,
             draining: AtomicBool::new(false),
             registry: None,
+            store: None,
         }
     }
 }

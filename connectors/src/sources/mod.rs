@@ -5,7 +5,11 @@
 //! shapes the event, and the ingress node of the source's sink. They fire either on the
 //! virtual clock of a replay ([`replay::fire_between`], `eventflow replay --from --until`) or on
 //! real timers into a live engine ([`live::LiveSources`], `eventflow run`).
+//!
+//! ContainerSources are not timers: [`container`] runs each as a local process posting to its
+//! sink's ingress URL (`eventflow run --image IMAGE=COMMAND`).
 
+pub mod container;
 pub mod event;
 pub mod live;
 pub mod replay;

@@ -67,6 +67,63 @@ pub enum Data {
     Base64(Arc<str>),
 }
 
+/// Transport metadata that travels with an event without being part of it: the HTTP headers
+/// a delivery passes through from the request that brought the event in (Knative forwards
+/// `x-request-id` and tracing headers such as W3C `traceparent`/`tracestate` to the
+/// deliveries an event causes, knative-semantics.md §3.3, §8.9). `(name, value)` pairs, names
+/// lower-case; which headers qualify is the HTTP connector's choice.
+///
+/// Not part of the CloudEvent: equality and hashing ignore it and the JSON form never shows
+/// it. Empty (the default, and always in replay) it is a null pointer: no allocation per event.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Passthrough(Option<Arc<Vec<Header>>>);
+
+/// One pass-through header: (name, value).
+pub type Header = (Box<str>, Box<str>);
+
+impl Passthrough {
+    /// No headers.
+    pub const NONE: Passthrough = Passthrough(None);
+
+    /// The given `(name, value)` pairs (none: [`Passthrough::NONE`]).
+    pub fn new(pairs: Vec<Header>) -> Passthrough {
+        if pairs.is_empty() {
+            Passthrough::NONE
+        } else {
+            Passthrough(Some(Arc::new(pairs)))
+        }
+    }
+
+    /// True when there is nothing to pass through.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The `(name, value)` pairs, in the order given.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .iter()
+            .flat_map(|v| v.iter().map(|(n, v)| (&**n, &**v)))
+    }
+
+    /// The value of header `name` (lower-case), if present.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+}
+
+impl PartialEq for Passthrough {
+    fn eq(&self, _: &Passthrough) -> bool {
+        true
+    }
+}
+
+impl Eq for Passthrough {}
+
+impl std::hash::Hash for Passthrough {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
 /// A CloudEvent: context attributes, extensions and data.
 ///
 /// Required attributes (`id`, `source`, `type`) are non-empty; optional ones are `None` when
@@ -95,6 +152,8 @@ pub struct Event {
     pub extensions: Vec<(Arc<str>, ExtValue)>,
     /// `data` / `data_base64`, if the event has any.
     pub data: Option<Data>,
+    /// HTTP headers passed through to deliveries (not part of the event; see [`Passthrough`]).
+    pub passthrough: Passthrough,
 }
 
 /// A typed attribute value as CESQL sees it (CESQL v1 §3: String, Integer, Boolean).
@@ -160,6 +219,7 @@ impl Event {
             datacontentencoding: None,
             extensions: Vec::new(),
             data: None,
+            passthrough: Passthrough::NONE,
         }
     }
 

@@ -32,6 +32,12 @@ pub fn channel(cx: &mut Cx, res: &Res<'_>) -> Option<(Channel, Vec<Subscription>
                 known.extend(["numPartitions", "replicationFactor", "retentionDuration"]);
                 cx.check_fields(spec, &known, &[]);
             }
+            // eventing-natss `messaging.knative.dev/v1alpha1` (stream and consumer settings
+            // are accepted; eventflow derives its own, see `plan::durable`).
+            "NatsJetStreamChannel" => {
+                known.extend(["stream", "consumerConfigTemplate"]);
+                cx.check_fields(spec, &known, &[]);
+            }
             _ => {}
         }
         if let Some(ct) = cx.map_at(spec, "channelTemplate") {
@@ -59,6 +65,7 @@ pub fn channel(cx: &mut Cx, res: &Res<'_>) -> Option<(Channel, Vec<Subscription>
         kind: res.kind.clone(),
         template_kind,
         delivery: deliv,
+        ordered: res.annotation(super::trigger::ORDER_ANNOTATION) == Some("ordered"),
     };
     Some((ch, subs))
 }

@@ -10,6 +10,7 @@ use crate::diagnostic::Origin;
 use crate::filter::Filter;
 use crate::topology::{Destination, ObjectRef, RefKind, Topology};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// A reference the planner cannot place in the graph (the loader's checks normally catch
 /// these first, with file and line).
@@ -35,6 +36,8 @@ struct Lowering<'t> {
     errors: Vec<PlanError>,
     /// `errors.len()` when the current resource started: more means it is not Ready.
     mark: usize,
+    /// Delivery specs handed out, most recent last: equal specs share one allocation.
+    specs: Vec<Arc<DeliverySpec>>,
 }
 
 impl Plan {
@@ -50,7 +53,11 @@ impl Plan {
             externals: HashMap::new(),
             errors: Vec::new(),
             mark: 0,
+            specs: vec![Arc::default()],
         };
+        // One edge per Trigger and Subscription, more for Sequences and Parallels.
+        let edges = topo.triggers.len() + topo.subscriptions.len();
+        l.plan.edges.reserve_exact(edges);
         l.declare_nodes();
         l.lower_brokers();
         l.lower_channels();
@@ -65,6 +72,7 @@ impl Plan {
             .map(|e| format!("{}: {}", e.resource, e.message))
             .collect();
         l.plan.not_ready.dedup();
+        l.plan.jetstream = super::durable::backings(topo, &l.plan);
         Ok(l.plan)
     }
 }
@@ -98,6 +106,23 @@ fn merge(
 }
 
 impl Lowering<'_> {
+    /// `spec`, shared with an equal one handed out before (the default, or one of the last
+    /// few distinct specs: plans repeat a handful of policies over many edges).
+    fn shared(&mut self, spec: DeliverySpec) -> Arc<DeliverySpec> {
+        const RECENT: usize = 8;
+        let hit = std::iter::once(0)
+            .chain((1..self.specs.len()).rev().take(RECENT))
+            .find(|&i| *self.specs[i] == spec);
+        match hit {
+            Some(i) => self.specs[i].clone(),
+            None => {
+                let arc = Arc::new(spec);
+                self.specs.push(arc.clone());
+                arc
+            }
+        }
+    }
+
     fn add_node(
         &mut self,
         name: String,
@@ -252,6 +277,7 @@ impl Lowering<'_> {
             return;
         }
         let id = self.plan.edges.len() as u32;
+        let delivery = self.shared(delivery);
         self.plan.edges.push(Edge {
             id,
             from,

@@ -10,9 +10,11 @@
 //! Cycles (a Trigger's reply back into its Broker) are edges like any other; the engine closes
 //! them with a timely loop scope.
 
+pub mod durable;
 mod lower;
 mod print;
 
+pub use durable::JetStream;
 pub use lower::PlanError;
 pub use print::describe_filter;
 
@@ -20,6 +22,7 @@ use crate::delivery::DeliverySpec;
 use crate::diagnostic::Origin;
 use crate::filter::Filter;
 use crate::topology::Source;
+use std::sync::Arc;
 
 /// Index of a [`Node`] in [`Plan::nodes`].
 pub type NodeId = u32;
@@ -117,7 +120,8 @@ pub enum EdgeKind {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Policy {
     /// Attempts, backoff, timeout (the effective DeliverySpec, `dead_letter_sink` ignored).
-    pub delivery: DeliverySpec,
+    /// Shared by the edges whose specs are equal (most edges have none: one default for all).
+    pub delivery: Arc<DeliverySpec>,
     /// The dead-letter sink, after field-wise fallback.
     pub dead_letter: Option<Target>,
 }
@@ -162,6 +166,8 @@ pub struct Plan {
     pub entries: Vec<(String, NodeId)>,
     /// Resources left out because a reference does not resolve (Kubernetes: not Ready).
     pub not_ready: Vec<String>,
+    /// Entry nodes backed by a NATS JetStream stream, in node order (see [`durable`]).
+    pub jetstream: Vec<JetStream>,
 }
 
 impl Plan {

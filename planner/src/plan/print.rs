@@ -149,6 +149,20 @@ impl Plan {
                     );
                 }
             }
+            if let Some(js) = self.jetstream_of(n.id) {
+                let order = if js.ordered {
+                    "ordered per partitionkey"
+                } else {
+                    "unordered"
+                };
+                let _ = writeln!(
+                    out,
+                    "  durable: JetStream stream {}, subjects {} ({order}, {} partitions)",
+                    js.stream,
+                    js.stream_subjects(),
+                    super::durable::PARTITIONS
+                );
+            }
             for e in &n.edges {
                 self.describe_edge(&self.edges[*e as usize], &mut out);
             }
@@ -240,7 +254,15 @@ impl Plan {
                     NodeKind::Broker => "Broker".to_string(),
                     NodeKind::Channel { kind } => kind.clone(),
                 };
-                json!({"id": n.id, "name": n.name, "kind": kind, "edges": n.edges})
+                let mut node = json!({"id": n.id, "name": n.name, "kind": kind, "edges": n.edges});
+                if let Some(js) = self.jetstream_of(n.id) {
+                    node["jetstream"] = json!({
+                        "stream": js.stream,
+                        "subjects": js.stream_subjects(),
+                        "ordered": js.ordered,
+                    });
+                }
+                node
             })
             .collect();
         let edges: Vec<_> = self

@@ -86,6 +86,9 @@ pub fn probe_memory(n: usize, args: &Args) -> anyhow::Result<ExitCode> {
     let before = rss();
     let plan = Arc::new(workload::plan_from_yaml(&yaml).map_err(anyhow::Error::msg)?);
     drop(yaml);
+    if std::env::var("EF_COLLECT").is_ok() {
+        eventflow::bench::memory::release_freed();
+    }
     let after_plan = rss();
     // The peak counts from here: the plan kept plus the engine's run, not YAML parsing.
     let reset = reset_peak();

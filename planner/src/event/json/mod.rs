@@ -17,9 +17,11 @@ mod read;
 mod syntax;
 #[cfg(test)]
 mod tests;
+mod time;
 mod write;
 
-pub use read::parse_event;
+pub use read::{parse_event, parse_event_with_time};
+pub use time::rfc3339_ms;
 pub use write::write_event;
 
 /// Why one JSON text is not an acceptable CloudEvent.

@@ -2,6 +2,7 @@
 //! keeps `data` as a `&RawValue`, then one validation pass that builds the owned [`Event`].
 
 use super::syntax::{is_absolute_uri, is_attribute_name, is_media_type};
+use super::time::rfc3339_ms;
 use super::{clip, EventError};
 use crate::event::{Data, Event, ExtValue, SpecVersion};
 use base64::prelude::{Engine as _, BASE64_STANDARD};
@@ -28,6 +29,16 @@ use std::sync::Arc;
 /// 1.0 `dataschema` is not an absolute URI, `subject` is empty, an extension is a decimal,
 /// object or array or an integer outside `i32`, or base64 data does not decode.
 pub fn parse_event(text: &str) -> Result<Event, EventError> {
+    parse_event_with_time(text).map(|(event, _)| event)
+}
+
+/// [`parse_event`], also returning the event's `time` in milliseconds since the Unix epoch
+/// (`None` when the event has no `time`): the value validation computes anyway, so that the
+/// engine does not parse the timestamp a second time.
+///
+/// # Errors
+/// As [`parse_event`].
+pub fn parse_event_with_time(text: &str) -> Result<(Event, Option<i64>), EventError> {
     let first = text
         .trim_start_matches([' ', '\t', '\n', '\r'])
         .as_bytes()
@@ -198,7 +209,7 @@ impl<'de> Visitor<'de> for RawVisitor {
 }
 
 /// Validates the members and builds the owned event.
-fn build(mut raw: Raw<'_>) -> Result<Event, EventError> {
+fn build(mut raw: Raw<'_>) -> Result<(Event, Option<i64>), EventError> {
     if let Some(name) = &raw.duplicate {
         return Err(EventError::Duplicate(clip(name)));
     }
@@ -253,11 +264,13 @@ fn build(mut raw: Raw<'_>) -> Result<Event, EventError> {
     }
     let subject = non_empty(string(raw.subject.take(), "subject")?, "subject")?;
     let time = string(raw.time.take(), "time")?;
-    if let Some(t) = &time {
-        if chrono::DateTime::parse_from_rfc3339(t).is_err() {
-            return Err(EventError::BadTime(clip(t)));
-        }
-    }
+    let time_ms = match &time {
+        Some(t) => match rfc3339_ms(t) {
+            Some(ms) => Some(ms),
+            None => return Err(EventError::BadTime(clip(t))),
+        },
+        None => None,
+    };
     let datacontentencoding = match specversion {
         SpecVersion::V03 => non_empty(
             string(raw.datacontentencoding.take(), "datacontentencoding")?,
@@ -276,7 +289,7 @@ fn build(mut raw: Raw<'_>) -> Result<Event, EventError> {
             data_v03(raw.data, base64)?
         }
     };
-    Ok(Event {
+    let event = Event {
         specversion,
         id,
         source,
@@ -288,7 +301,9 @@ fn build(mut raw: Raw<'_>) -> Result<Event, EventError> {
         datacontentencoding: datacontentencoding.map(arc),
         extensions,
         data,
-    })
+        passthrough: crate::event::Passthrough::NONE,
+    };
+    Ok((event, time_ms))
 }
 
 fn arc(s: Cow<'_, str>) -> Arc<str> {

@@ -1,0 +1,192 @@
+//! The operators [`crate::dataflow`] wires together: a Broker's route stage, a channel's
+//! fan-out, the deliver stage shared by every edge, and the sink on worker 0.
+
+use crate::deliver::Deliverer;
+use crate::input::Stage;
+use crate::record::{Item, Place, Record, RecordKind};
+use crate::route::RouteIndex;
+use crate::sink::SinkState;
+use crate::tally::fold_counts;
+use crate::ttl::{broker_ingress, TTL_EXTENSION};
+use eventflow_planner::plan::{EdgeId, Plan};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+use std::sync::Arc;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::Stream;
+use timely::progress::Timestamp;
+
+type Vs<'s, T, D> = Stream<'s, T, Vec<D>>;
+type StageCb = CapacityContainerBuilder<Vec<Stage>>;
+/// A delivery finished on the pool: (token, new items, records).
+type Finished = (u64, Vec<Item>, Vec<Record>);
+
+fn dropped(item: &Item, reason: String) -> Stage {
+    let m = &item.meta;
+    Stage::Record(Record {
+        epoch: m.epoch,
+        seq: m.seq,
+        trail: m.trail,
+        kind: RecordKind::Dropped { reason },
+    })
+}
+
+/// Broker `name`'s ingress and routing: TTL and `knativearrivaltime` (knative-semantics.md
+/// §3.2), then its Triggers (`edges`) through the index; one item per matching Trigger, all
+/// sharing the stamped event and one copy without `knativebrokerttl` for the subscribers.
+pub fn route<'s, T: Timestamp>(
+    part: Vs<'s, T, Item>,
+    plan: Arc<Plan>,
+    edges: &[EdgeId],
+    name: String,
+) -> Vs<'s, T, Stage> {
+    let index = RouteIndex::build(plan, edges);
+    let op = format!("route {name}");
+    part.unary::<StageCb, _, _, _>(Pipeline, &op, move |_, _| {
+        let mut matched = Vec::new();
+        move |input, output| {
+            input.for_each(|cap, data| {
+                let mut session = output.session(&cap);
+                for item in data.drain(..) {
+                    let event = match broker_ingress(&item.event, item.meta.clock) {
+                        Ok(e) => Arc::new(e),
+                        Err(why) => {
+                            session.give(dropped(&item, format!("{why} at {name}")));
+                            continue;
+                        }
+                    };
+                    matched.clear();
+                    index.matches(&event, &mut matched);
+                    if matched.is_empty() {
+                        continue;
+                    }
+                    // Trigger subscribers never see the TTL: strip it once.
+                    let mut bare = (*event).clone();
+                    bare.remove_extension(TTL_EXTENSION);
+                    let stripped = Some(Arc::new(bare));
+                    for &e in &matched {
+                        session.give(Stage::Item(Item {
+                            place: Place::Edge(e),
+                            event: event.clone(),
+                            stripped: stripped.clone(),
+                            meta: item.meta,
+                        }));
+                    }
+                }
+            });
+        }
+    })
+}
+
+/// Channel `name`: every event to every Subscription (`edges`).
+pub fn fan_out<'s, T: Timestamp>(
+    part: Vs<'s, T, Item>,
+    edges: Vec<EdgeId>,
+    name: &str,
+) -> Vs<'s, T, Stage> {
+    part.unary::<StageCb, _, _, _>(Pipeline, &format!("fan-out {name}"), move |_, _| {
+        move |input, output| {
+            input.for_each(|cap, data| {
+                let mut session = output.session(&cap);
+                for item in data.drain(..) {
+                    for &e in &edges {
+                        session.give(Stage::Item(Item {
+                            place: Place::Edge(e),
+                            event: item.event.clone(),
+                            stripped: None,
+                            meta: item.meta,
+                        }));
+                    }
+                }
+            });
+        }
+    })
+}
+
+/// The deliver stage of every edge: new items (replies, hops into nodes, dead letters into
+/// nodes) and records. Deliveries involving a blocking subscriber run on the pool; their
+/// capability is held until the result comes back (DESIGN.md §3a).
+pub fn deliver<'s, T: Timestamp>(items: Vs<'s, T, Item>, d: Arc<Deliverer>) -> Vs<'s, T, Stage> {
+    let worker = items.scope().worker();
+    items.unary::<StageCb, _, _, _>(Pipeline, "deliver", move |_, info| {
+        let (mut items, mut records) = (Vec::new(), Vec::new());
+        let activator = worker.sync_activator_for(info.address.to_vec());
+        let (done_tx, done_rx) = crossbeam_channel::unbounded::<Finished>();
+        let mut pending = HashMap::new();
+        let mut next_token = 0u64;
+        move |input, output| {
+            input.for_each(|cap, data| {
+                for item in data.drain(..) {
+                    if let Some(lane) = d.lane(&item) {
+                        next_token += 1;
+                        let token = next_token;
+                        pending.insert(token, cap.retain_stamp(0));
+                        let (d2, tx, act) = (d.clone(), done_tx.clone(), activator.clone());
+                        d.pool().submit(
+                            lane,
+                            Box::new(move || {
+                                let (mut items, mut records) = (Vec::new(), Vec::new());
+                                d2.deliver(item, &mut items, &mut records);
+                                let _ = tx.send((token, items, records));
+                                let _ = act.activate();
+                            }),
+                        );
+                        continue;
+                    }
+                    d.deliver(item, &mut items, &mut records);
+                }
+                fold_counts(&mut records);
+                let mut session = output.session(&cap);
+                session.give_iterator(items.drain(..).map(Stage::Item));
+                session.give_iterator(records.drain(..).map(Stage::Record));
+            });
+            while let Ok((token, mut got, mut recs)) = done_rx.try_recv() {
+                if let Some(caps) = pending.remove(&token) {
+                    fold_counts(&mut recs);
+                    let mut session = output.session(&caps);
+                    session.give_iterator(got.drain(..).map(Stage::Item));
+                    session.give_iterator(recs.drain(..).map(Stage::Record));
+                }
+            }
+        }
+    })
+}
+
+/// Every worker's records, exchanged to worker 0 and handed to `sink` one completed epoch at
+/// a time (the sink sorts each epoch, so the delivery log does not depend on the workers).
+pub fn sink<'s>(records: Vs<'s, u64, Record>, sink: Rc<RefCell<SinkState>>) -> Vs<'s, u64, ()> {
+    records.unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
+        Exchange::new(|_r: &Record| 0u64),
+        "sink",
+        move |cap, _| {
+            let mut cap = Some(cap);
+            let mut pending: BTreeMap<u64, Vec<Record>> = BTreeMap::new();
+            move |(input, frontier), _output| {
+                input.for_each(|_cap, data| {
+                    for r in data.drain(..) {
+                        pending.entry(r.epoch).or_default().push(r);
+                    }
+                });
+                while let Some(entry) = pending.first_entry() {
+                    if frontier.less_equal(entry.key()) {
+                        break;
+                    }
+                    sink.borrow_mut().flush(entry.remove());
+                }
+                match frontier.frontier().first() {
+                    Some(t) => {
+                        if let Some(c) = cap.as_mut() {
+                            if *c.time() < *t {
+                                c.downgrade(t);
+                            }
+                        }
+                    }
+                    None => cap = None,
+                }
+            }
+        },
+    )
+}
