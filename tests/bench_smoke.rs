@@ -144,3 +144,78 @@ fn markdown_tables_on_a_sampled_real_log() {
     assert!(!stdout.contains("### Trigger sweep"), "{stdout}");
     assert!(!stdout.contains("2 worker(s)"), "{stdout}");
 }
+
+fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<_> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().expect("local addr").port())
+        .collect()
+}
+
+/// `bench --processes 2`: both processes run the engine rows as one timely cluster (each
+/// replays its share of the chunks), only process 0 runs the baselines and writes the report.
+#[test]
+fn cluster_of_two_processes_reports_on_process_0() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hostfile = dir.path().join("hosts");
+    let hosts: String = free_ports(2)
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}\n"))
+        .collect();
+    std::fs::write(&hostfile, hosts).expect("write hostfile");
+    let report_dir = dir.path().join("report");
+    let run = |process: &str, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_eventflow"))
+            .args(["bench", "--events", "3000", "--runs", "1", "--workers", "1"])
+            .args([
+                "--no-sweep",
+                "--no-latency",
+                "--processes",
+                "2",
+                "--process",
+            ])
+            .arg(process)
+            .arg("--hostfile")
+            .arg(&hostfile)
+            .args(extra)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn eventflow bench")
+    };
+    let other = run("1", &[]);
+    let leader = run(
+        "0",
+        &["--json", "--report-dir", report_dir.to_str().unwrap_or("")],
+    );
+    let (leader, other) = (
+        leader.wait_with_output().expect("process 0"),
+        other.wait_with_output().expect("process 1"),
+    );
+    let stderr = String::from_utf8_lossy(&leader.stderr);
+    assert!(leader.status.success(), "process 0 failed: {stderr}");
+    assert!(other.status.success(), "process 1 failed");
+    assert!(String::from_utf8_lossy(&other.stderr).contains("the report is on process 0"));
+    // Timely prints its connection progress on stdout: the report file is the clean copy.
+    let text = std::fs::read_to_string(report_dir.join("report.json")).expect("report.json");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("report.json is JSON");
+    let rows = v["throughput"].as_array().expect("throughput rows");
+    let engine = rows
+        .iter()
+        .find(|r| r["name"] == "engine replay, 1 worker(s) × 2 processes")
+        .expect("the cluster's engine row");
+    // Every chunk is replayed by exactly one process; worker 0 counts them all.
+    assert_eq!(engine["events"], 3000, "{engine}");
+    assert_eq!(engine["deliveries"], 3000, "{engine}");
+    assert!(rows
+        .iter()
+        .any(|r| r["name"] == "hand loop: parse + RouteIndex"));
+    assert!(v["setup"]["cluster"]
+        .as_str()
+        .is_some_and(|c| c.starts_with("2 processes × 1 worker(s)")));
+    assert!(v["sweep"].as_array().is_some_and(Vec::is_empty));
+}

@@ -79,6 +79,24 @@ fn start(dir: &Path, n: usize, out: &Path) -> Vec<(Child, SocketAddr)> {
     procs
 }
 
+/// `GET /readyz` until it answers 200: the process's workers run, so the cluster connected.
+fn wait_ready(addr: SocketAddr) {
+    for _ in 0..600 {
+        if let Ok(mut s) = TcpStream::connect(addr) {
+            let req = format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+            let mut raw = String::new();
+            if s.write_all(req.as_bytes()).is_ok()
+                && s.read_to_string(&mut raw).is_ok()
+                && raw.starts_with("HTTP/1.1 200")
+            {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{addr} never became ready");
+}
+
 /// Posts one structured-mode event; returns the status code.
 fn post(addr: SocketAddr, body: &str) -> u16 {
     let Ok(mut s) = TcpStream::connect(addr) else {
@@ -185,6 +203,11 @@ fn a_lost_process_is_reported_and_its_peers_stop() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cluster.jsonl");
     let mut procs = start(dir.path(), 2, &out);
+    // Before the cluster has connected a killed peer would leave the other waiting for it
+    // (timely has no connect time-out): wait until both serve /readyz.
+    for (_, addr) in &procs {
+        wait_ready(*addr);
+    }
     let event = r#"{"specversion":"1.0","id":"a","source":"/s","type":"com.github.push"}"#;
     assert_eq!(post(procs[0].1, event), 202);
     procs[1].0.kill().unwrap();

@@ -434,7 +434,16 @@ fn a_full_queue_answers_429_and_loses_nothing_accepted() {
 #[test]
 fn a_stopped_engine_answers_503_and_readyz_says_so() {
     let mut live = start(1024, 1 << 20, Duration::ZERO);
-    assert_eq!(request(live.addr, "GET", "/readyz", &[], b"").status, 200);
+    // Ready once the workers started (a few ms after start).
+    let mut status = 0;
+    for _ in 0..200 {
+        status = request(live.addr, "GET", "/readyz", &[], b"").status;
+        if status == 200 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(status, 200);
     let report = live.engine.shutdown().unwrap();
     assert_eq!(report.accepted, 0);
     assert_eq!(

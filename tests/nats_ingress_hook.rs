@@ -99,7 +99,16 @@ fn durable_nodes_answer_after_the_store() {
         c.post_event("/channels/default/volatile", "v1", ""),
         Some(202)
     );
-    assert_eq!(c.get("/readyz"), Some(200));
+    // Ready once the engine's workers have started (a few ms after start).
+    let mut ready = None;
+    for _ in 0..200 {
+        ready = c.get("/readyz");
+        if ready == Some(200) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(ready, Some(200));
     fake.down.store(true, Ordering::SeqCst);
     assert_eq!(
         c.post_event("/channels/default/durable", "d2", ""),

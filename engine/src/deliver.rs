@@ -16,8 +16,12 @@ use crate::record::{Item, Meta, Outcome, Place, Record, RecordKind};
 use crate::service::{Bindings, Subscriber};
 use crate::ttl::{reply_ttl_exhausted, ttl_exhausted, TTL_EXTENSION};
 use eventflow_planner::event::{Event, ExtValue};
+use eventflow_planner::plan::durable::{partition_of, PARTITIONS};
 use eventflow_planner::plan::{Edge, EdgeId, EdgeKind, NodeKind, Plan, ReplyTo, Target};
 use std::sync::Arc;
+
+/// Pool lanes from here on are ordered (single-thread) lanes, below are subscribers.
+const ORDERED_LANES: usize = usize::MAX / 2;
 
 /// Trail markers after an edge id: the subscriber's record, the reply, the dead letter.
 const MARK_SUBSCRIBER: u32 = u32::MAX - 2;
@@ -149,6 +153,32 @@ impl Deliverer {
             Place::Edge(e) => self.lanes.get(e as usize).copied().flatten(),
             Place::Node(_) => None,
         }
+    }
+
+    /// For an edge with ordered delivery (`Policy::ordered`): the partition (0..16) of the
+    /// event's `partitionkey`, else of its `source` — the same stable FNV-1a partition the
+    /// JetStream channels use, so every worker and process agrees. `None` for other items.
+    pub fn ordered_partition(&self, item: &Item) -> Option<u32> {
+        let Place::Edge(e) = item.place else {
+            return None;
+        };
+        if !self.plan.edges.get(e as usize)?.policy.ordered {
+            return None;
+        }
+        let event = &item.event;
+        Some(match event.extension("partitionkey") {
+            Some(ExtValue::String(key)) => partition_of(key),
+            Some(other) => partition_of(&other.to_string()),
+            None => partition_of(&event.source),
+        })
+    }
+
+    /// The serial pool lane of an ordered delivery on `lane` (see [`Deliverer::lane`]):
+    /// one thread per (subscriber lane, partition), deliveries of a key one at a time.
+    pub fn ordered_lane_of(lane: usize, partition: u32) -> usize {
+        ORDERED_LANES
+            .wrapping_add(lane.wrapping_mul(PARTITIONS as usize))
+            .wrapping_add(partition as usize)
     }
 
     /// Threads for deliveries that block.

@@ -186,6 +186,12 @@ impl LiveSender {
         self.capacity
     }
 
+    /// `true` while running and once the workers started: in a cluster, after every process
+    /// connected (`/readyz`). Events sent before that are queued.
+    pub fn is_ready(&self) -> bool {
+        self.is_running() && self.wakers.any_started()
+    }
+
     /// `false` once shutdown began or the engine stopped.
     pub fn is_running(&self) -> bool {
         let guard = self.queue.read().unwrap_or_else(PoisonError::into_inner);

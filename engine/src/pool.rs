@@ -1,6 +1,7 @@
 //! Threads for blocking subscribers (HTTP, co-processes), so no timely worker ever waits on
 //! I/O. Each subscriber gets its own queue and at most [`PER_SUBSCRIBER`] threads, started on
-//! demand: a slow subscriber holds back only its own deliveries.
+//! demand: a slow subscriber holds back only its own deliveries. Serial lanes
+//! ([`DeliveryPool::submit_serial`]) have one thread: ordered delivery, one at a time.
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
 use std::collections::HashMap;
@@ -17,6 +18,8 @@ struct Lane {
     tx: Sender<Job>,
     rx: Receiver<Job>,
     threads: usize,
+    /// Most threads: [`PER_SUBSCRIBER`], or 1 for a serial lane.
+    max: usize,
     /// Jobs submitted and not finished.
     busy: Arc<AtomicUsize>,
 }
@@ -36,6 +39,16 @@ impl DeliveryPool {
     /// Runs `job` on lane `key` (a subscriber), starting another thread when every thread of
     /// the lane is busy and fewer than [`PER_SUBSCRIBER`] run.
     pub fn submit(&self, key: usize, job: Job) {
+        self.submit_to(key, PER_SUBSCRIBER, job);
+    }
+
+    /// Runs `job` on serial lane `key`: one thread, jobs in submission order (ordered
+    /// delivery per partition key).
+    pub fn submit_serial(&self, key: usize, job: Job) {
+        self.submit_to(key, 1, job);
+    }
+
+    fn submit_to(&self, key: usize, max: usize, job: Job) {
         let Ok(mut lanes) = self.lanes.lock() else {
             job(); // a poisoned lock: run inline rather than lose the delivery
             return;
@@ -46,11 +59,12 @@ impl DeliveryPool {
                 tx,
                 rx,
                 threads: 0,
+                max,
                 busy: Arc::new(AtomicUsize::new(0)),
             }
         });
         let busy = lane.busy.fetch_add(1, Ordering::SeqCst);
-        if busy >= lane.threads && lane.threads < PER_SUBSCRIBER {
+        if busy >= lane.threads && lane.threads < lane.max {
             let (rx, counter) = (lane.rx.clone(), lane.busy.clone());
             let started = std::thread::Builder::new()
                 .name("eventflow-delivery".into())
@@ -102,5 +116,24 @@ mod tests {
         assert!(lanes
             .values()
             .all(|l| l.threads >= 1 && l.threads <= PER_SUBSCRIBER));
+    }
+
+    #[test]
+    fn a_serial_lane_runs_jobs_one_at_a_time_in_order() {
+        let pool = DeliveryPool::new();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        for i in 0..50 {
+            let tx = tx.clone();
+            pool.submit_serial(
+                7,
+                Box::new(move || {
+                    std::thread::sleep(std::time::Duration::from_micros(200));
+                    let _ = tx.send(i);
+                }),
+            );
+        }
+        let got: Vec<usize> = (0..50).map(|_| rx.recv().unwrap()).collect();
+        assert_eq!(got, (0..50).collect::<Vec<_>>());
+        assert_eq!(pool.lanes.lock().unwrap()[&7].threads, 1);
     }
 }

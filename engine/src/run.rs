@@ -113,6 +113,12 @@ impl Wakers {
         }
     }
 
+    /// `true` once a worker registered: the dataflow runs (in a cluster, every process has
+    /// connected).
+    pub fn any_started(&self) -> bool {
+        self.0.lock().is_ok_and(|v| !v.is_empty())
+    }
+
     /// Unparks every registered worker (cheap when they are running).
     pub fn wake(&self) {
         if let Ok(v) = self.0.lock() {
@@ -181,6 +187,8 @@ fn run_input(
     let workers = opts.workers.max(1);
     let write_lines = opts.out.is_some() || opts.lines_for_leader;
     // Live engines (wall clock) wait out backoff for real on the delivery pool.
+    // Ordered delivery: live input on the first worker of each process only (see `Source`).
+    let ordered = plan.edges.iter().any(|e| e.policy.ordered);
     let deliverer = Arc::new(
         Deliverer::new(plan, bindings, opts.hop_limit, write_lines)
             .with_real_backoff(opts.wall_clock),
@@ -198,6 +206,7 @@ fn run_input(
     let seq = AtomicU64::new(1);
     let max_batch = opts.max_batch.max(1);
     let stop_requested = opts.stop_requested.clone();
+    let live_closed = AtomicBool::new(false);
 
     let wakers = opts.wakers;
     let wall_clock = opts.wall_clock;
@@ -247,7 +256,10 @@ fn run_input(
         let feed = Feed {
             source: match &input {
                 Input::Chunks(chunks) => Source::Chunks(chunks),
-                Input::Live(events) => Source::Live(events, &seq),
+                Input::Live(_) if ordered && index % workers != 0 => {
+                    Source::LiveElsewhere(&live_closed)
+                }
+                Input::Live(events) => Source::Live(events, &seq, &live_closed),
             },
             // Live processes of a cluster each feed what their own ingress accepted.
             share: if wall_clock { None } else { share },

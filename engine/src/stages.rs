@@ -111,7 +111,12 @@ pub fn fan_out<'s, T: Timestamp>(
 /// capability is held until the result comes back (DESIGN.md §3a).
 pub fn deliver<'s, T: Timestamp>(items: Vs<'s, T, Item>, d: Arc<Deliverer>) -> Vs<'s, T, Stage> {
     let worker = items.scope().worker();
-    items.unary::<StageCb, _, _, _>(Pipeline, "deliver", move |_, info| {
+    // Ordered edges: every delivery of a partition on one worker (of any process), so its
+    // serial lane sees them in arrival order; everything else stays on this worker.
+    let me = items.scope().index() as u64;
+    let by = d.clone();
+    let pact = Exchange::new(move |item: &Item| by.ordered_partition(item).map_or(me, u64::from));
+    items.unary::<StageCb, _, _, _>(pact, "deliver", move |_, info| {
         let (mut items, mut records) = (Vec::new(), Vec::new());
         let activator = worker.sync_activator_for(info.address.to_vec());
         let (done_tx, done_rx) = crossbeam_channel::unbounded::<Finished>();
@@ -125,15 +130,19 @@ pub fn deliver<'s, T: Timestamp>(items: Vs<'s, T, Item>, d: Arc<Deliverer>) -> V
                         let token = next_token;
                         pending.insert(token, cap.retain_stamp(0));
                         let (d2, tx, act) = (d.clone(), done_tx.clone(), activator.clone());
-                        d.pool().submit(
-                            lane,
-                            Box::new(move || {
-                                let (mut items, mut records) = (Vec::new(), Vec::new());
-                                d2.deliver(item, &mut items, &mut records);
-                                let _ = tx.send((token, items, records));
-                                let _ = act.activate();
-                            }),
-                        );
+                        let ordered = d.ordered_partition(&item);
+                        let job: crate::pool::Job = Box::new(move || {
+                            let (mut items, mut records) = (Vec::new(), Vec::new());
+                            d2.deliver(item, &mut items, &mut records);
+                            let _ = tx.send((token, items, records));
+                            let _ = act.activate();
+                        });
+                        match ordered {
+                            Some(p) => d
+                                .pool()
+                                .submit_serial(Deliverer::ordered_lane_of(lane, p), job),
+                            None => d.pool().submit(lane, job),
+                        }
                         continue;
                     }
                     d.deliver(item, &mut items, &mut records);

@@ -42,8 +42,13 @@ pub type LiveItem = (NodeId, Event, Option<Done>);
 pub(crate) enum Source<'a> {
     /// Chunks of lines or events (replay, explain), shared by the workers of this process.
     Chunks(&'a Receiver<Chunk>),
-    /// Single live events, shared by the workers of this process, numbered from `seq`.
-    Live(&'a Receiver<LiveItem>, &'a AtomicU64),
+    /// Single live events, shared by the workers of this process, numbered from `seq`; the
+    /// flag is set once the queue is closed and drained.
+    Live(&'a Receiver<LiveItem>, &'a AtomicU64, &'a AtomicBool),
+    /// Live, but this worker takes nothing (a plan with ordered delivery takes live input on
+    /// one worker per process, so a partition key's events keep the order they were sent
+    /// in); it stops once the taking worker set the flag (the queue closed and drained).
+    LiveElsewhere(&'a AtomicBool),
 }
 
 /// How a worker takes its input.
@@ -129,7 +134,11 @@ pub(crate) fn drive(worker: &mut Worker, mut handles: Handles, feed: Feed<'_>) {
                 let skip = feed.share.is_some_and(|(p, n)| chunk.index % n != p);
                 (!skip).then(|| merge_waiting(chunk, chunks))
             }),
-            Source::Live(events, seq) => take_live(events, seq, feed.max_batch).map(Some),
+            Source::Live(events, seq, _) => take_live(events, seq, feed.max_batch).map(Some),
+            Source::LiveElsewhere(closed) if closed.load(Ordering::SeqCst) => {
+                Err(TryRecvError::Disconnected)
+            }
+            Source::LiveElsewhere(_) => Err(TryRecvError::Empty),
         };
         match taken {
             Ok(None) => continue,
@@ -171,6 +180,9 @@ pub(crate) fn drive(worker: &mut Worker, mut handles: Handles, feed: Feed<'_>) {
             }
             Err(TryRecvError::Disconnected) => break,
         }
+    }
+    if let Source::Live(_, _, closed) = feed.source {
+        closed.store(true, Ordering::SeqCst);
     }
     drop(handles.input);
     if let Some(mut c) = control.take() {

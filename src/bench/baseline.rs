@@ -2,8 +2,8 @@
 //! single-threaded parse+route loop — and the engine itself, fed from memory.
 
 use crate::connectors::log::{spawn_reader, CHUNK_LINES};
-use crate::engine::route::RouteIndex;
 use crate::engine::input::Chunk;
+use crate::engine::route::RouteIndex;
 use crate::engine::run::{run, Communication, EngineError, RunOptions};
 use crate::engine::ttl::broker_ingress;
 use crate::engine::{Bindings, Report};
@@ -13,6 +13,9 @@ use crate::planner::plan::{EdgeId, NodeId, NodeKind, Plan, Target};
 use std::io::Cursor;
 use std::sync::Arc;
 use std::time::Instant;
+
+/// Chunks the cluster forwarder holds ahead of the workers.
+const CHUNKS_AHEAD: usize = 16;
 
 /// A log buffer shared between runs without copying.
 #[derive(Debug, Clone)]
@@ -207,21 +210,32 @@ pub fn engine_replay_on(
     let reader = spawn_reader(
         Box::new(Cursor::new(log.clone())),
         Some(log.0.len() as u64),
-        std::env::var("EF_CHUNK").ok().and_then(|v| v.parse().ok()).unwrap_or(CHUNK_LINES),
+        CHUNK_LINES,
     );
-    // A hand-off channel: its first send returns when a worker takes the first chunk.
-    let (tx, rx) = crossbeam_channel::bounded::<Chunk>(0);
+    // In a cluster, a forwarding thread notes when the workers begin to take chunks: the
+    // first time its full channel gets room again. (The reader fills the channel within
+    // milliseconds; connecting the processes takes longer.)
+    let cluster = matches!(communication, Communication::Cluster { .. });
     let first = Arc::new(std::sync::OnceLock::<Instant>::new());
-    let forward = {
-        let (chunks, first) = (reader.chunks, first.clone());
-        std::thread::spawn(move || {
-            for chunk in chunks.iter() {
+    let (chunks, forward) = if cluster {
+        let (tx, rx) = crossbeam_channel::bounded::<Chunk>(CHUNKS_AHEAD);
+        let (from, first) = (reader.chunks, first.clone());
+        let forward = std::thread::spawn(move || {
+            for chunk in from.iter() {
+                let chunk = match tx.try_send(chunk) {
+                    Ok(()) => continue,
+                    Err(crossbeam_channel::TrySendError::Full(c)) => c,
+                    Err(crossbeam_channel::TrySendError::Disconnected(_)) => break,
+                };
                 if tx.send(chunk).is_err() {
                     break;
                 }
                 first.get_or_init(Instant::now);
             }
-        })
+        });
+        (rx, Some(forward))
+    } else {
+        (reader.chunks, None)
     };
     let opts = RunOptions {
         workers,
@@ -229,16 +243,18 @@ pub fn engine_replay_on(
         communication,
         ..RunOptions::default()
     };
-    let report = run(plan, bindings, rx, opts);
+    let report = run(plan, bindings, chunks, opts);
     let end = Instant::now();
-    let _ = forward.join();
+    if let Some(f) = forward {
+        let _ = f.join();
+    }
     match reader.thread.join() {
         Ok(r) => r.map_err(EngineError::Write)?,
         Err(_) => return Err(EngineError::Dataflow("reader thread panicked".into())),
     }
     let report = report?;
-    let secs = first
-        .get()
-        .map_or(report.elapsed_seconds, |t| end.duration_since(*t).as_secs_f64());
+    let secs = first.get().map_or(report.elapsed_seconds, |t| {
+        end.duration_since(*t).as_secs_f64()
+    });
     Ok((report, secs))
 }

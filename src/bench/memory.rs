@@ -29,13 +29,3 @@ pub fn rss() -> Rss {
 pub fn reset_peak() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
-
-extern "C" {
-    fn mi_collect(force: bool);
-}
-
-/// EXPERIMENT
-pub fn release_freed() {
-    // SAFETY: mimalloc's `mi_collect` takes no pointers; safe to call at any time.
-    unsafe { mi_collect(true) }
-}

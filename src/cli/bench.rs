@@ -7,15 +7,17 @@ mod output;
 mod plot;
 mod sweep;
 
+use super::cluster::ClusterArgs;
 use anyhow::{bail, Context};
 use eventflow::bench::baseline::{
-    engine_replay, parse_and_route, parse_events, parse_value, reader_only, split_lines, Lookup,
+    engine_replay_on, parse_and_route, parse_events, parse_value, reader_only, split_lines, Lookup,
     SharedLog,
 };
 use eventflow::bench::latency::{open_loop, peak_rate, LatencyPoint};
 use eventflow::bench::median;
 use eventflow::bench::memory::rss;
 use eventflow::bench::workload::{self, generate_log, parse_sample, sweep_plan, Size, Source};
+use eventflow::engine::run::Communication;
 use eventflow::planner::plan::{NodeId, Plan};
 use eventflow::Bindings;
 use std::path::PathBuf;
@@ -77,6 +79,10 @@ pub struct Args {
     /// Internal: measure the memory of an N-Trigger sweep topology in this process.
     #[arg(long, hide = true)]
     pub probe_memory: Option<usize>,
+    /// Cluster flags (`--processes`, `--process`, `--hostfile`; `--workers` is per process):
+    /// the engine rows run on every process, everything else on process 0 only.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 /// One measured variant: what it processed and its run times.
@@ -154,7 +160,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         (plan, 0, name)
     } else {
-        let Some((_, plan)) = super::load::load(&args.files) else {
+        let Some(plan) = super::load::load_plan(&args.files) else {
             return Ok(ExitCode::from(1));
         };
         let entry = plan
@@ -184,6 +190,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             types: args.types.max(1),
         },
     };
+    let communication = args.cluster.communication()?;
     let log = SharedLog(generate_log(&source, args.events).into());
     let mut res = Results::default();
     let into = plan.nodes[entry as usize].name.clone();
@@ -198,11 +205,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ),
         ("machine".into(), machine()),
     ];
-    res.rows = baselines(&args, &plan, entry, &log)?;
-    if !args.no_sweep {
+    if args.cluster.is_cluster() {
+        res.setup.push((
+            "cluster".into(),
+            format!(
+                "{} processes × {} worker(s); engine rows on every process (timed from the \
+                 first chunk taken: connecting excluded), the rest on process 0; no sweep or \
+                 latency runs",
+                args.cluster.processes, args.workers
+            ),
+        ));
+    }
+    res.rows = baselines(&args, &plan, entry, &log, &communication)?;
+    if !args.cluster.leader() {
+        eprintln!(
+            "process {} of {} done; the report is on process 0",
+            args.cluster.process, args.cluster.processes
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.no_sweep && !args.cluster.is_cluster() {
         res.sweep = sweep::sweep(&args)?;
     }
-    if !args.no_latency {
+    if !args.no_latency && !args.cluster.is_cluster() {
         latency(&args, &plan, entry, &source, &mut res)?;
     }
     res.peak_rss = rss().peak;
@@ -263,34 +288,45 @@ fn machine() -> String {
     format!("{cpu}, {cores} core(s)")
 }
 
-type Variant<'a> = Box<dyn Fn() -> anyhow::Result<(u64, Option<u64>)> + 'a>;
+/// What one run of a variant did: events, deliveries, and its own timing when the wall time
+/// around the call would not be fair (a cluster's engine runs).
+type Outcome = (u64, Option<u64>, Option<f64>);
+type Variant<'a> = Box<dyn Fn() -> anyhow::Result<Outcome> + 'a>;
 
-/// The baselines and the engine, interleaved, `runs` rounds.
-fn baselines(args: &Args, plan: &Plan, entry: NodeId, log: &SharedLog) -> anyhow::Result<Vec<Row>> {
+/// The baselines and the engine, interleaved, `runs` rounds. In a cluster every process runs
+/// the engine rows (in the same order: each is one timely computation over all processes) and
+/// only process 0 the baselines.
+fn baselines(
+    args: &Args,
+    plan: &Plan,
+    entry: NodeId,
+    log: &SharedLog,
+    communication: &Communication,
+) -> anyhow::Result<Vec<Row>> {
     let shared = Arc::new(plan.clone());
     let bindings = Bindings::new();
     let mut variants: Vec<(String, Variant<'_>)> = vec![
         (
             "read + split lines".into(),
-            Box::new(|| Ok((split_lines(&log.0), None))),
+            Box::new(|| Ok((split_lines(&log.0), None, None))),
         ),
         (
             "log reader thread (chunks)".into(),
-            Box::new(|| Ok((reader_only(log)?, None))),
+            Box::new(|| Ok((reader_only(log)?, None, None))),
         ),
         (
             "serde_json::Value parse".into(),
-            Box::new(|| Ok((parse_value(&log.0), None))),
+            Box::new(|| Ok((parse_value(&log.0), None, None))),
         ),
         (
             "parse_event (eventflow)".into(),
-            Box::new(|| Ok((parse_events(&log.0), None))),
+            Box::new(|| Ok((parse_events(&log.0), None, None))),
         ),
         (
             "hand loop: parse + RouteIndex".into(),
             Box::new(|| {
                 let (e, d) = parse_and_route(&log.0, plan, entry, Lookup::Indexed);
-                Ok((e, Some(d)))
+                Ok((e, Some(d), None))
             }),
         ),
     ];
@@ -299,21 +335,31 @@ fn baselines(args: &Args, plan: &Plan, entry: NodeId, log: &SharedLog) -> anyhow
             "hand loop: parse + naive filters".into(),
             Box::new(|| {
                 let (e, d) = parse_and_route(&log.0, plan, entry, Lookup::Naive);
-                Ok((e, Some(d)))
+                Ok((e, Some(d), None))
             }),
         ));
+    }
+    if !args.cluster.leader() {
+        variants.clear();
     }
     let mut workers = vec![1];
     if args.workers > 1 {
         workers.push(args.workers);
     }
+    let cluster = args.cluster.is_cluster();
+    let processes = if cluster {
+        format!(" × {} processes", args.cluster.processes)
+    } else {
+        String::new()
+    };
     for w in workers {
         let (shared, bindings) = (shared.clone(), &bindings);
         variants.push((
-            format!("engine replay, {w} worker(s)"),
+            format!("engine replay, {w} worker(s){processes}"),
             Box::new(move || {
-                let r = engine_replay(shared.clone(), bindings, log, entry, w)?;
-                Ok((r.events_read, Some(r.deliveries)))
+                let c = communication.clone();
+                let (r, secs) = engine_replay_on(shared.clone(), bindings, log, entry, w, c)?;
+                Ok((r.events_read, Some(r.deliveries), cluster.then_some(secs)))
             }),
         ));
     }
@@ -330,8 +376,8 @@ fn baselines(args: &Args, plan: &Plan, entry: NodeId, log: &SharedLog) -> anyhow
     for round in 0..args.runs.max(1) {
         for (row, (name, f)) in rows.iter_mut().zip(&variants) {
             eprintln!("run {}/{}: {name}", round + 1, args.runs.max(1));
-            let (secs, (events, deliveries)) = time(f)?;
-            row.secs.push(secs);
+            let (secs, (events, deliveries, own)) = time(f)?;
+            row.secs.push(own.unwrap_or(secs));
             row.events = events;
             row.deliveries = deliveries;
         }

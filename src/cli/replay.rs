@@ -87,7 +87,7 @@ pub struct Args {
 /// Runs the replay; exit 1 on invalid manifests, unreadable input or a `--strict` failure.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut bindings = super::bindings::parse(&args.services)?;
-    let Some((_, plan)) = super::load::load(&args.files) else {
+    let Some(plan) = super::load::load_plan(&args.files) else {
         return Ok(ExitCode::from(1));
     };
     if args.call_uris {

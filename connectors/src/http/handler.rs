@@ -346,11 +346,12 @@ pub async fn healthz() -> Response {
     text(StatusCode::OK, "ok\n".into())
 }
 
-/// `GET /readyz`: 200 while the engine runs, the server is not draining and the durable store
+/// `GET /readyz`: 200 while the engine runs (its workers started: in a cluster, every process
+/// connected), the server is not draining and the durable store
 /// (if any) is connected, else 503.
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let store_ready = state.store.as_ref().is_none_or(|s| s.ready());
-    if state.sender.is_running() && !state.draining.load(Ordering::Acquire) && store_ready {
+    if state.sender.is_ready() && !state.draining.load(Ordering::Acquire) && store_ready {
         text(StatusCode::OK, "ready\n".into())
     } else {
         text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n".into())

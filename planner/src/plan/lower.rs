@@ -289,10 +289,20 @@ impl Lowering<'_> {
             policy: Policy {
                 delivery,
                 dead_letter,
+                ordered: false,
             },
             origin: origin.clone(),
         });
         self.plan.nodes[from as usize].edges.push(id);
+    }
+
+    /// Marks the edge pushed since `before` (if any) as ordered per partition key.
+    fn mark_ordered(&mut self, before: usize, ordered: bool) {
+        if ordered && self.plan.edges.len() > before {
+            if let Some(e) = self.plan.edges.last_mut() {
+                e.policy.ordered = true;
+            }
+        }
     }
 
     fn lower_brokers(&mut self) {
@@ -320,7 +330,9 @@ impl Lowering<'_> {
             let kind = EdgeKind::Trigger;
             let reply = Some(ReplyTo::Node(from));
             let o = t.meta.origin.clone();
+            let before = self.plan.edges.len();
             self.add_edge(from, kind, via, t.filter.clone(), sub, reply, policy, &o);
+            self.mark_ordered(before, t.ordered);
         }
     }
 
@@ -356,7 +368,9 @@ impl Lowering<'_> {
                 None => None,
             };
             let kind = EdgeKind::Subscription;
+            let before = self.plan.edges.len();
             self.add_edge(from, kind, via, Filter::None, sub, reply, policy, &o);
+            self.mark_ordered(before, channel.is_some_and(|c| c.ordered));
         }
     }
 

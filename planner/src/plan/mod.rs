@@ -124,6 +124,11 @@ pub struct Policy {
     pub delivery: Arc<DeliverySpec>,
     /// The dead-letter sink, after field-wise fallback.
     pub dead_letter: Option<Target>,
+    /// Ordered delivery per `partitionkey` (else per `source`): one delivery in flight per key
+    /// at a time, in arrival order. Set by the Trigger annotation
+    /// `kafka.eventing.knative.dev/delivery.order: ordered` or, for a Subscription, by the
+    /// same annotation on its channel (knative-semantics.md §5).
+    pub ordered: bool,
 }
 
 /// A deliver edge: an event leaving a node towards one subscriber.

@@ -90,6 +90,9 @@ impl Plan {
             None => "no subscriber (reply-only: the event goes straight to the reply)".into(),
         };
         let _ = writeln!(out, "    {to}");
+        if e.policy.ordered {
+            let _ = writeln!(out, "    ordered: one delivery in flight per partitionkey");
+        }
         if matches!(e.subscriber, Some(Target::Node(_))) {
             // A hop into an ingress node: accepted at once, never fails, never replies.
             return;
@@ -290,6 +293,7 @@ impl Plan {
                     "attempts": d.attempts(),
                     "backoff_delay_ms": d.backoff_delay_ms,
                     "dead_letter": if hop { None } else { target(e.policy.dead_letter) },
+                    "ordered": e.policy.ordered,
                 })
             })
             .collect();

@@ -73,22 +73,23 @@ fn probe_in_child(n: usize, args: &Args) -> Option<u64> {
     v.get("peak_growth").and_then(serde_json::Value::as_u64)
 }
 
-/// In this (fresh) process: RSS before the plan, then the peak while replaying a small log
-/// through the N-Trigger topology once it is loaded (YAML parsing transients excluded, the
-/// plan and the engine's indexes included); prints one JSON object.
+/// In this (fresh) process: RSS before the manifests are written and loaded, then the peak
+/// while replaying a small log through the N-Trigger topology once it is loaded as `replay`
+/// loads it (`load_plan`: the loader's memory, YAML text included, goes back to the OS; the
+/// plan and the engine's indexes count); prints one JSON object.
 pub fn probe_memory(n: usize, args: &Args) -> anyhow::Result<ExitCode> {
     let source = Source::Generated {
         size: args.size,
         types: n.max(1),
     };
     let log = SharedLog(generate_log(&source, args.events).into());
-    let yaml = workload::sweep_yaml(n.max(1));
+    // A clean start: what generating the log freed is not resident any more.
+    crate::cli::load::release_freed_memory();
     let before = rss();
+    let yaml = workload::sweep_yaml(n.max(1));
     let plan = Arc::new(workload::plan_from_yaml(&yaml).map_err(anyhow::Error::msg)?);
     drop(yaml);
-    if std::env::var("EF_COLLECT").is_ok() {
-        eventflow::bench::memory::release_freed();
-    }
+    crate::cli::load::release_freed_memory();
     let after_plan = rss();
     // The peak counts from here: the plan kept plus the engine's run, not YAML parsing.
     let reset = reset_peak();
