@@ -159,7 +159,11 @@ pub(crate) fn drive(worker: &mut Worker, mut handles: Handles, feed: Feed<'_>) {
                     };
                     let at = *handles.input.time();
                     handles.input.send(chunk);
-                    if !feed.live {
+                    if feed.live {
+                        // The epoch stays open until the millisecond changes: push the data
+                        // on now (the input buffers it until a flush or an advance).
+                        handles.input.flush();
+                    } else {
                         // Close a replay epoch at once: the sink writes per completed epoch.
                         handles.input.advance_to(at + 1);
                     }
