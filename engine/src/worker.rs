@@ -179,8 +179,14 @@ pub(crate) fn drive(worker: &mut Worker, mut handles: Handles, feed: Feed<'_>) {
                 worker.step();
             }
             Err(TryRecvError::Empty) => {
-                // Sends, other workers' messages and finished deliveries unpark the worker.
-                worker.step_or_park(Some(Duration::from_millis(IDLE_ADVANCE_MS)));
+                // Live: sends, other workers' messages and finished deliveries unpark the
+                // worker. Replay: the log reader does not, so look again soon.
+                let idle = if feed.live {
+                    Duration::from_millis(IDLE_ADVANCE_MS)
+                } else {
+                    Duration::from_micros(200)
+                };
+                worker.step_or_park(Some(idle));
             }
             Err(TryRecvError::Disconnected) => break,
         }
