@@ -3,18 +3,18 @@
 
 use crate::deliver::Deliverer;
 use crate::input::Stage;
-use crate::record::{Item, Place, Record, RecordKind};
+use crate::record::{Item, Meta, Place, Record, RecordKind};
 use crate::route::RouteIndex;
 use crate::sink::SinkState;
 use crate::tally::fold_counts;
-use crate::ttl::{broker_ingress, TTL_EXTENSION};
+use crate::ttl::{broker_ingress, broker_ingress_owned, TTL_EXTENSION};
 use eventflow_planner::plan::{EdgeId, Plan};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::sync::Arc;
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::channels::pact::{Exchange, ParallelizationContract, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::Stream;
 use timely::progress::Timestamp;
@@ -24,8 +24,7 @@ type StageCb = CapacityContainerBuilder<Vec<Stage>>;
 /// A delivery finished on the pool: (token, new items, records).
 type Finished = (u64, Vec<Item>, Vec<Record>);
 
-fn dropped(item: &Item, reason: String) -> Stage {
-    let m = &item.meta;
+fn dropped(m: &Meta, reason: String) -> Stage {
     Stage::Record(Record {
         epoch: m.epoch,
         seq: m.seq,
@@ -51,10 +50,16 @@ pub fn route<'s, T: Timestamp>(
             input.for_each(|cap, data| {
                 let mut session = output.session(&cap);
                 for item in data.drain(..) {
-                    let event = match broker_ingress(&item.event, item.meta.clock) {
+                    let meta = item.meta;
+                    // A root event is this item's alone: stamped in place, not copied.
+                    let stamped = match Arc::try_unwrap(item.event) {
+                        Ok(owned) => broker_ingress_owned(owned, meta.clock),
+                        Err(shared) => broker_ingress(&shared, meta.clock),
+                    };
+                    let event = match stamped {
                         Ok(e) => Arc::new(e),
                         Err(why) => {
-                            session.give(dropped(&item, format!("{why} at {name}")));
+                            session.give(dropped(&meta, format!("{why} at {name}")));
                             continue;
                         }
                     };
@@ -72,7 +77,7 @@ pub fn route<'s, T: Timestamp>(
                             place: Place::Edge(e),
                             event: event.clone(),
                             stripped: stripped.clone(),
-                            meta: item.meta,
+                            meta,
                         }));
                     }
                 }
@@ -110,12 +115,23 @@ pub fn fan_out<'s, T: Timestamp>(
 /// nodes) and records. Deliveries involving a blocking subscriber run on the pool; their
 /// capability is held until the result comes back (DESIGN.md §3a).
 pub fn deliver<'s, T: Timestamp>(items: Vs<'s, T, Item>, d: Arc<Deliverer>) -> Vs<'s, T, Stage> {
-    let worker = items.scope().worker();
+    if !d.plan().edges.iter().any(|e| e.policy.ordered) {
+        return deliver_with(items, d, Pipeline);
+    }
     // Ordered edges: every delivery of a partition on one worker (of any process), so its
     // serial lane sees them in arrival order; everything else stays on this worker.
     let me = items.scope().index() as u64;
     let by = d.clone();
     let pact = Exchange::new(move |item: &Item| by.ordered_partition(item).map_or(me, u64::from));
+    deliver_with(items, d, pact)
+}
+
+fn deliver_with<'s, T, P>(items: Vs<'s, T, Item>, d: Arc<Deliverer>, pact: P) -> Vs<'s, T, Stage>
+where
+    T: Timestamp,
+    P: ParallelizationContract<T, Vec<Item>>,
+{
+    let worker = items.scope().worker();
     items.unary::<StageCb, _, _, _>(pact, "deliver", move |_, info| {
         let (mut items, mut records) = (Vec::new(), Vec::new());
         let activator = worker.sync_activator_for(info.address.to_vec());

@@ -64,6 +64,25 @@ pub fn reply_ttl_exhausted(reply: &Event) -> bool {
 /// # Errors
 /// The rejection reason when the TTL is exhausted (Knative answers 400).
 pub fn broker_ingress(event: &Event, clock: VirtualMs) -> Result<Event, String> {
+    let ttl = ingress_ttl(event)?;
+    let mut e = event.clone();
+    stamp(&mut e, ttl, clock);
+    Ok(e)
+}
+
+/// [`broker_ingress`] of an event the caller owns: stamped in place, not copied (a freshly
+/// parsed event entering its first Broker).
+///
+/// # Errors
+/// As [`broker_ingress`]; the event is dropped.
+pub fn broker_ingress_owned(mut event: Event, clock: VirtualMs) -> Result<Event, String> {
+    let ttl = ingress_ttl(&event)?;
+    stamp(&mut event, ttl, clock);
+    Ok(event)
+}
+
+/// The TTL an event carries after entering a Broker, or why the Broker rejects it.
+fn ingress_ttl(event: &Event) -> Result<i32, String> {
     let ttl = match ttl_of(event) {
         Some(t) => t.saturating_sub(1).max(0),
         None => DEFAULT_TTL,
@@ -71,13 +90,15 @@ pub fn broker_ingress(event: &Event, clock: VirtualMs) -> Result<Event, String> 
     if ttl <= 0 {
         return Err("knativebrokerttl exhausted".to_string());
     }
-    let mut e = event.clone();
+    Ok(ttl)
+}
+
+fn stamp(e: &mut Event, ttl: i32, clock: VirtualMs) {
     e.extensions.reserve(2);
     NAMES.with(|(ttl_name, arrival_name)| {
         e.set_extension_shared(ttl_name, ExtValue::Integer(ttl));
         e.set_extension_shared(arrival_name, ExtValue::String(arrival(clock)));
     });
-    Ok(e)
 }
 
 #[cfg(test)]
@@ -95,9 +116,11 @@ mod tests {
         );
         let b = broker_ingress(&a, 5).unwrap();
         assert_eq!(b.extension(TTL_EXTENSION), Some(&ExtValue::Integer(254)));
+        assert_eq!(broker_ingress_owned(a.clone(), 5), Ok(b));
         let mut last = e.clone();
         last.set_extension(TTL_EXTENSION, ExtValue::String("1".into()));
         assert!(broker_ingress(&last, 0).is_err());
         assert!(reply_ttl_exhausted(&last));
+        assert!(broker_ingress_owned(last, 0).is_err());
     }
 }

@@ -5,7 +5,7 @@ use crate::connectors::log::{spawn_reader, CHUNK_LINES};
 use crate::engine::input::Chunk;
 use crate::engine::route::RouteIndex;
 use crate::engine::run::{run, Communication, EngineError, RunOptions};
-use crate::engine::ttl::broker_ingress;
+use crate::engine::ttl::{broker_ingress, broker_ingress_owned};
 use crate::engine::{Bindings, Report};
 use crate::planner::event::json::parse_event;
 use crate::planner::event::Event;
@@ -128,7 +128,12 @@ impl<'p> LoopRouter<'p> {
             matched.clear();
             let event = match (&n.kind, &self.indexes[node as usize]) {
                 (NodeKind::Broker, Some(index)) => {
-                    let Ok(stamped) = broker_ingress(&event, 0) else {
+                    // As the engine's route stage: a root event is stamped in place.
+                    let stamped = match Arc::try_unwrap(event) {
+                        Ok(owned) => broker_ingress_owned(owned, 0),
+                        Err(shared) => broker_ingress(&shared, 0),
+                    };
+                    let Ok(stamped) = stamped else {
                         continue;
                     };
                     match self.lookup {

@@ -1,6 +1,7 @@
 //! Topology → Plan lowering: Knative's own macro expansion of Trigger, Sequence and Parallel
 //! onto channels and subscriptions (knative-semantics.md §0, §4.1, §4.2).
 
+use super::policy::{merge, Specs};
 use super::{
     Edge, EdgeKind, External, ExternalId, Node, NodeId, NodeKind, NodeRole, Plan, Policy, ReplyTo,
     Target,
@@ -10,7 +11,6 @@ use crate::diagnostic::Origin;
 use crate::filter::Filter;
 use crate::topology::{Destination, ObjectRef, RefKind, Topology};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// A reference the planner cannot place in the graph (the loader's checks normally catch
 /// these first, with file and line).
@@ -36,9 +36,12 @@ struct Lowering<'t> {
     errors: Vec<PlanError>,
     /// `errors.len()` when the current resource started: more means it is not Ready.
     mark: usize,
-    /// Delivery specs handed out, most recent last: equal specs share one allocation.
-    specs: Vec<Arc<DeliverySpec>>,
+    /// Delivery specs handed out: equal specs share one allocation.
+    specs: Specs,
 }
+
+#[path = "lower_flows.rs"]
+mod flows;
 
 impl Plan {
     /// Lowers a checked Topology.
@@ -53,7 +56,7 @@ impl Plan {
             externals: HashMap::new(),
             errors: Vec::new(),
             mark: 0,
-            specs: vec![Arc::default()],
+            specs: Specs::default(),
         };
         // One edge per Trigger and Subscription, more for Sequences and Parallels.
         let edges = topo.triggers.len() + topo.subscriptions.len();
@@ -92,37 +95,7 @@ fn ref_key(r: &ObjectRef) -> Key {
     key(kind, &r.namespace, &r.name)
 }
 
-/// Retry/backoff from `own` when present, else from `parent`; DLS field-wise.
-fn merge(
-    own: Option<&DeliverySpec>,
-    parent: Option<&DeliverySpec>,
-) -> (DeliverySpec, Option<Destination>) {
-    let dls = own
-        .and_then(|d| d.dead_letter_sink.clone())
-        .or_else(|| parent.and_then(|d| d.dead_letter_sink.clone()));
-    let mut eff = own.or(parent).cloned().unwrap_or_default();
-    eff.dead_letter_sink = None;
-    (eff, dls)
-}
-
 impl Lowering<'_> {
-    /// `spec`, shared with an equal one handed out before (the default, or one of the last
-    /// few distinct specs: plans repeat a handful of policies over many edges).
-    fn shared(&mut self, spec: DeliverySpec) -> Arc<DeliverySpec> {
-        const RECENT: usize = 8;
-        let hit = std::iter::once(0)
-            .chain((1..self.specs.len()).rev().take(RECENT))
-            .find(|&i| *self.specs[i] == spec);
-        match hit {
-            Some(i) => self.specs[i].clone(),
-            None => {
-                let arc = Arc::new(spec);
-                self.specs.push(arc.clone());
-                arc
-            }
-        }
-    }
-
     fn add_node(
         &mut self,
         name: String,
@@ -277,7 +250,7 @@ impl Lowering<'_> {
             return;
         }
         let id = self.plan.edges.len() as u32;
-        let delivery = self.shared(delivery);
+        let delivery = self.specs.shared(delivery);
         self.plan.edges.push(Edge {
             id,
             from,
@@ -371,79 +344,6 @@ impl Lowering<'_> {
             let before = self.plan.edges.len();
             self.add_edge(from, kind, via, Filter::None, sub, reply, policy, &o);
             self.mark_ordered(before, channel.is_some_and(|c| c.ordered));
-        }
-    }
-
-    fn lower_sequences(&mut self) {
-        let topo = self.topo;
-        for s in &topo.sequences {
-            self.mark = self.errors.len();
-            let (ns, n) = (&s.meta.namespace, &s.meta.name);
-            let o = s.meta.origin.clone();
-            let Some(&first) = self.nodes.get(&key("sequence", ns, n)) else {
-                continue;
-            };
-            let template = s.channel_template.delivery.as_ref();
-            for (i, step) in s.steps.iter().enumerate() {
-                let via = format!("Sequence/{ns}/{n}/step/{i}");
-                let from = first + i as NodeId;
-                let sub = self.target(&step.destination, &o, &via);
-                let reply = if i + 1 < s.steps.len() {
-                    Some(ReplyTo::Node(from + 1))
-                } else {
-                    match &s.reply {
-                        Some(d) => self.reply_to(d, format!("Sequence/{ns}/{n}/reply"), &o, &via),
-                        None => None,
-                    }
-                };
-                let policy = merge(step.delivery.as_ref(), template);
-                let kind = EdgeKind::Subscription;
-                self.add_edge(from, kind, via, Filter::None, sub, reply, policy, &o);
-            }
-        }
-    }
-
-    fn lower_parallels(&mut self) {
-        let topo = self.topo;
-        for p in &topo.parallels {
-            self.mark = self.errors.len();
-            let (ns, n) = (&p.meta.namespace, &p.meta.name);
-            let o = p.meta.origin.clone();
-            let Some(&ingress) = self.nodes.get(&key("parallel", ns, n)) else {
-                continue;
-            };
-            let template = p.channel_template.delivery.as_ref();
-            for (i, b) in p.branches.iter().enumerate() {
-                let branch = ingress + 1 + i as NodeId;
-                let via = format!("Parallel/{ns}/{n}/branch/{i}/filter");
-                let kind = EdgeKind::Subscription;
-                // The filter hop gets the channel template's delivery only (§4.2).
-                let policy = merge(None, template);
-                match &b.filter {
-                    Some(f) => {
-                        let sub = self.target(f, &o, &via);
-                        let reply = Some(ReplyTo::Node(branch));
-                        self.add_edge(ingress, kind, via, Filter::None, sub, reply, policy, &o);
-                    }
-                    None => {
-                        let sub = Some(Target::Node(branch));
-                        self.add_edge(ingress, kind, via, Filter::None, sub, None, policy, &o);
-                    }
-                }
-                let via = format!("Parallel/{ns}/{n}/branch/{i}/subscriber");
-                let sub = self.target(&b.subscriber, &o, &via);
-                let reply = match (&b.reply, &p.reply) {
-                    (Some(d), _) => {
-                        self.reply_to(d, format!("Parallel/{ns}/{n}/branch/{i}/reply"), &o, &via)
-                    }
-                    (None, Some(d)) => {
-                        self.reply_to(d, format!("Parallel/{ns}/{n}/reply"), &o, &via)
-                    }
-                    (None, None) => None,
-                };
-                let policy = merge(b.delivery.as_ref(), template);
-                self.add_edge(branch, kind, via, Filter::None, sub, reply, policy, &o);
-            }
         }
     }
 

@@ -12,6 +12,7 @@
 
 pub mod durable;
 mod lower;
+mod policy;
 mod print;
 
 pub use durable::JetStream;

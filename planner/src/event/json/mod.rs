@@ -7,6 +7,9 @@
 //!
 //! * [`parse_event`] reads one structured-mode event (one JSON object) and returns an [`Event`]
 //!   or an [`EventError`] whose `Display` is a short one-line reason naming the attribute.
+//! * [`parse_event_with_time`] also returns the `time` in ms since the Unix epoch, computed
+//!   by the validation anyway ([`rfc3339_ms`]: the common RFC 3339 shape by hand, the rest by
+//!   chrono), so the engine reads each timestamp once.
 //! * [`write_event`] appends one JSON line (no newline) to a `String`;
 //!   `parse_event(&written) == Ok(event)` for every event `parse_event` returned from
 //!   single-line input.
