@@ -98,6 +98,22 @@ fn json_report_has_every_section_and_the_plots() {
         }
         assert_eq!(p["sent"], p["received"], "{p}");
     }
+    // The floor (no engine) is measured at the same rates, every event received.
+    let floor = v["latency"]["floor_points"]
+        .as_array()
+        .expect("floor points");
+    assert_eq!(floor.len(), 3);
+    for (f, p) in floor.iter().zip(points) {
+        assert_eq!(f["offered"], p["offered"], "{f}");
+        assert_eq!(f["sent"], f["received"], "{f}");
+        assert!(f["p99_us"].as_f64().is_some_and(|x| x > 0.0), "{f}");
+    }
+    assert!(
+        ratios
+            .iter()
+            .any(|r| r.contains("floor (no engine, same run)")),
+        "{ratios:?}"
+    );
     assert!(v["latency"]["api_peak_events_per_second"]
         .as_f64()
         .is_some());
@@ -138,6 +154,8 @@ fn markdown_tables_on_a_sampled_real_log() {
         "### Ratios against the targets",
         "### Latency",
         "| p50 µs | p99 µs | p99.9 µs |",
+        "| floor p50 µs | floor p99 µs | floor p99.9 µs |",
+        "floor: the same sender and recording through a bare bounded channel",
     ] {
         assert!(stdout.contains(want), "missing `{want}` in:\n{stdout}");
     }

@@ -1,6 +1,7 @@
 //! In-process latency through the library API: events sent with [`RunningEngine::send`] at a
 //! fixed offered rate (open loop), latency from each event's scheduled send time to the first
-//! subscriber call, in an HDR histogram.
+//! subscriber call, in an HDR histogram; and the floor under it ([`floor_open_loop`]): the
+//! same sender through a bare channel to one thread, what the machine adds without an engine.
 //!
 //! [`RunningEngine::send`]: crate::RunningEngine::send
 
@@ -45,10 +46,7 @@ fn start(
     for x in &plan.externals {
         let recv = recv.clone();
         engine = engine.bind(&x.name, move |e: &Event| {
-            if let Some(slot) = e.id.parse::<usize>().ok().and_then(|i| recv.get(i)) {
-                let t = base.elapsed().as_nanos().max(1) as u64;
-                let _ = slot.compare_exchange(0, t, Ordering::Relaxed, Ordering::Relaxed);
-            }
+            record(&recv, e, base);
             Reply::None
         });
     }
@@ -103,12 +101,118 @@ pub fn open_loop(
     let recv = Arc::new((0..n).map(|_| AtomicU64::new(0)).collect::<Vec<_>>());
     let base = Instant::now();
     let engine = start(plan, workers, &recv, base)?;
-    let t0 = base.elapsed().as_nanos() as u64 + 1_000_000;
-    let due = |i: usize| t0 + (i as f64 * 1e9 / rate.max(1e-3)) as u64;
+    let paced = pace(templates, n, rate, base, |e| engine.send(into, e))?;
+    engine.shutdown()?;
+    paced.point(&recv)
+}
+
+/// The floor under [`open_loop`]: the same sender, pacing and recording, but the events go
+/// through a bare bounded crossbeam channel to one consumer thread that the sender unparks
+/// (the hand-off the engine's live queue uses) and that records them: no engine at all.
+/// Its percentiles are what the machine itself adds (scheduling, wake-ups, preemption by
+/// other tenants), measured in the same run as the engine's.
+///
+/// # Errors
+/// [`Error::Ingress`] when the consumer thread cannot be started or panicked.
+pub fn floor_open_loop(templates: &[Event], n: usize, rate: f64) -> Result<LatencyPoint, Error> {
+    let recv = Arc::new((0..n).map(|_| AtomicU64::new(0)).collect::<Vec<_>>());
+    let base = Instant::now();
+    let (tx, rx) = crossbeam_channel::bounded::<Event>(crate::engine::live::DEFAULT_QUEUE_CAPACITY);
+    let sink = recv.clone();
+    let consumer = std::thread::Builder::new()
+        .name("bench-floor".into())
+        .spawn(move || loop {
+            match rx.try_recv() {
+                Ok(e) => record(&sink, &e, base),
+                Err(crossbeam_channel::TryRecvError::Empty) => {
+                    std::thread::park_timeout(Duration::from_millis(10));
+                }
+                Err(crossbeam_channel::TryRecvError::Disconnected) => break,
+            }
+        })
+        .map_err(|e| Error::Ingress(format!("floor consumer: {e}")))?;
+    let waker = consumer.thread().clone();
+    let paced = pace(templates, n, rate, base, |e| {
+        tx.send(e).map_err(|_| Error::Stopped)?;
+        waker.unpark();
+        Ok(())
+    });
+    drop(tx);
+    waker.unpark();
+    consumer
+        .join()
+        .map_err(|_| Error::Ingress("floor consumer panicked".into()))?;
+    paced?.point(&recv)
+}
+
+/// Records event `i`'s first arrival (its `id` is `i` in decimal) into `recv[i]`, in ns
+/// since `base`.
+fn record(recv: &[AtomicU64], e: &Event, base: Instant) {
+    if let Some(slot) = e.id.parse::<usize>().ok().and_then(|i| recv.get(i)) {
+        let t = base.elapsed().as_nanos().max(1) as u64;
+        let _ = slot.compare_exchange(0, t, Ordering::Relaxed, Ordering::Relaxed);
+    }
+}
+
+/// What [`pace`] sent: how many, from when (ns since `base`), at which rate.
+struct Paced {
+    rate: f64,
+    t0: u64,
+    sent: usize,
+    sent_secs: f64,
+}
+
+impl Paced {
+    /// Event `i`'s due time, ns since `base`.
+    fn due(&self, i: usize) -> u64 {
+        self.t0 + (i as f64 * 1e9 / self.rate.max(1e-3)) as u64
+    }
+
+    /// The percentiles of `recv` (arrival ns since `base`, 0 for never) against due times.
+    fn point(&self, recv: &[AtomicU64]) -> Result<LatencyPoint, Error> {
+        let mut h = Histogram::<u64>::new_with_bounds(1, 600_000_000_000, 3)
+            .map_err(|e| Error::Ingress(format!("histogram: {e}")))?;
+        let mut received = 0;
+        for (i, slot) in recv.iter().enumerate().take(self.sent) {
+            let t = slot.load(Ordering::Relaxed);
+            if t > 0 {
+                received += 1;
+                let _ = h.record(t.saturating_sub(self.due(i)).max(1));
+            }
+        }
+        let us = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+        Ok(LatencyPoint {
+            offered: self.rate,
+            sent_rate: self.sent as f64 / self.sent_secs.max(1e-9),
+            sent: self.sent as u64,
+            received,
+            p50_us: us(0.5),
+            p99_us: us(0.99),
+            p999_us: us(0.999),
+            max_us: h.max() as f64 / 1000.0,
+        })
+    }
+}
+
+/// Sends `n` numbered copies of `templates` with `send`, event `i` due at `i / rate` s
+/// after a 1 ms start delay: sleeps while the next event is over 150 µs away, spins closer.
+fn pace(
+    templates: &[Event],
+    n: usize,
+    rate: f64,
+    base: Instant,
+    mut send: impl FnMut(Event) -> Result<(), Error>,
+) -> Result<Paced, Error> {
+    let mut paced = Paced {
+        rate,
+        t0: base.elapsed().as_nanos() as u64 + 1_000_000,
+        sent: 0,
+        sent_secs: 0.0,
+    };
     let mut i = 0;
     while i < n && !templates.is_empty() {
         let now = base.elapsed().as_nanos() as u64;
-        let next = due(i);
+        let next = paced.due(i);
         if next > now {
             let gap = next - now;
             if gap > 150_000 {
@@ -118,32 +222,62 @@ pub fn open_loop(
             }
             continue;
         }
-        while i < n && due(i) <= now {
-            engine.send(into, numbered(templates, i))?;
+        while i < n && paced.due(i) <= now {
+            send(numbered(templates, i))?;
             i += 1;
         }
     }
-    let sent_secs = (base.elapsed().as_nanos() as u64).saturating_sub(t0) as f64 / 1e9;
-    engine.shutdown()?;
-    let mut h = Histogram::<u64>::new_with_bounds(1, 600_000_000_000, 3)
-        .map_err(|e| Error::Ingress(format!("histogram: {e}")))?;
-    let mut received = 0;
-    for (i, slot) in recv.iter().enumerate().take(i) {
-        let t = slot.load(Ordering::Relaxed);
-        if t > 0 {
-            received += 1;
-            let _ = h.record(t.saturating_sub(due(i)).max(1));
-        }
+    paced.sent = i;
+    paced.sent_secs = (base.elapsed().as_nanos() as u64).saturating_sub(paced.t0) as f64 / 1e9;
+    Ok(paced)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn templates() -> Vec<Event> {
+        vec![Event::new("x", "/bench", "dev.bench.a")]
     }
-    let us = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
-    Ok(LatencyPoint {
-        offered: rate,
-        sent_rate: i as f64 / sent_secs.max(1e-9),
-        sent: i as u64,
-        received,
-        p50_us: us(0.5),
-        p99_us: us(0.99),
-        p999_us: us(0.999),
-        max_us: h.max() as f64 / 1000.0,
-    })
+
+    #[test]
+    fn floor_receives_every_event_sent() {
+        let p = floor_open_loop(&templates(), 500, 50_000.0).expect("floor");
+        assert_eq!((p.sent, p.received), (500, 500));
+        assert_eq!(p.offered, 50_000.0);
+        assert!(p.p50_us > 0.0 && p.p50_us <= p.p99_us && p.p99_us <= p.max_us);
+    }
+
+    #[test]
+    fn due_times_follow_the_rate() {
+        let paced = Paced {
+            rate: 1000.0,
+            t0: 5,
+            sent: 0,
+            sent_secs: 0.0,
+        };
+        assert_eq!(paced.due(0), 5);
+        assert_eq!(paced.due(3), 5 + 3_000_000);
+    }
+
+    #[test]
+    fn latency_counts_from_the_due_time() {
+        let paced = Paced {
+            rate: 1000.0,
+            t0: 0,
+            sent: 3,
+            sent_secs: 0.003,
+        };
+        // Event 0 arrives 2 µs after its due time, event 1 7 µs after, event 2 never.
+        let recv = [
+            AtomicU64::new(2_000),
+            AtomicU64::new(1_007_000),
+            AtomicU64::new(0),
+        ];
+        let p = paced.point(&recv).expect("point");
+        assert_eq!((p.sent, p.received), (3, 2));
+        assert!((p.p50_us - 2.0).abs() < 0.01, "{p:?}");
+        assert!((p.max_us - 7.0).abs() < 0.01, "{p:?}");
+        assert!((p.sent_rate - 1000.0).abs() < 1e-6, "{p:?}");
+    }
 }

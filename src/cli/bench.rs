@@ -13,7 +13,7 @@ mod variants;
 use super::cluster::ClusterArgs;
 use anyhow::{bail, Context};
 use eventflow::bench::baseline::SharedLog;
-use eventflow::bench::latency::{open_loop, peak_rate, LatencyPoint};
+use eventflow::bench::latency::{floor_open_loop, open_loop, peak_rate, LatencyPoint};
 use eventflow::bench::median;
 use eventflow::bench::memory::rss;
 use eventflow::bench::workload::{self, generate_log, parse_sample, sweep_plan, Size, Source};
@@ -135,6 +135,8 @@ pub struct Results {
     pub api_peak: Option<f64>,
     /// Open-loop latency points.
     pub latency: Vec<LatencyPoint>,
+    /// The floor under each latency point (same rates, no engine; see `floor_open_loop`).
+    pub latency_floor: Vec<LatencyPoint>,
     /// Peak RSS of this process, bytes.
     pub peak_rss: u64,
 }
@@ -244,7 +246,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             md.push_str("\n![throughput vs Triggers](throughput-vs-triggers.svg)\n");
         }
         if !res.latency.is_empty() {
-            plot::latency(&res.latency, &dir.join("latency-vs-rate.svg"))?;
+            plot::latency(
+                &res.latency,
+                &res.latency_floor,
+                &dir.join("latency-vs-rate.svg"),
+            )?;
             md.push_str("\n![latency vs offered rate](latency-vs-rate.svg)\n");
         }
         std::fs::write(dir.join("report.md"), md)?;
@@ -314,7 +320,9 @@ fn latency(
     };
     for rate in rates {
         let n = ((rate * args.latency_seconds) as usize).clamp(100, 2_000_000);
-        eprintln!("latency: {n} events at {rate:.0} events/s");
+        eprintln!("latency: {n} events at {rate:.0} events/s (floor, then engine)");
+        res.latency_floor
+            .push(floor_open_loop(&templates, n, rate)?);
         res.latency
             .push(open_loop(plan, &into, &templates, n, rate, 1)?);
     }

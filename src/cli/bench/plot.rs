@@ -46,8 +46,9 @@ pub fn throughput(sweep: &[SweepPoint], path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// p50 / p99 / p99.9 latency (µs) against the offered rate.
-pub fn latency(points: &[LatencyPoint], path: &Path) -> anyhow::Result<()> {
+/// p50 / p99 / p99.9 latency (µs) against the offered rate, and the floor's p99 (the same
+/// open loop without the engine) when measured.
+pub fn latency(points: &[LatencyPoint], floor: &[LatencyPoint], path: &Path) -> anyhow::Result<()> {
     let x_max = points.iter().map(|p| p.offered / 1e3).fold(0.0, f64::max) * 1.1 + 1e-3;
     let y_max = points.iter().map(|p| p.p999_us).fold(0.0, f64::max) * 1.2 + 1.0;
     let root = SVGBackend::new(path, (720, 420)).into_drawing_area();
@@ -81,6 +82,15 @@ pub fn latency(points: &[LatencyPoint], path: &Path) -> anyhow::Result<()> {
             .map_err(err)?
             .label(name)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+    }
+    if !floor.is_empty() {
+        let pts: Vec<(f64, f64)> = floor.iter().map(|p| (p.offered / 1e3, p.p99_us)).collect();
+        let grey = RGBColor(150, 150, 150);
+        chart
+            .draw_series(LineSeries::new(pts, grey))
+            .map_err(err)?
+            .label("floor p99 (no engine)")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], grey));
     }
     chart
         .configure_series_labels()
