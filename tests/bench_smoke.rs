@@ -98,6 +98,7 @@ fn json_report_has_every_section_and_the_plots() {
         }
         assert_eq!(p["sent"], p["received"], "{p}");
     }
+    assert_eq!(v["latency"]["runs_per_point"], 1);
     // The floor (no engine) is measured at the same rates, every event received.
     let floor = v["latency"]["floor_points"]
         .as_array()

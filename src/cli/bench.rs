@@ -137,6 +137,8 @@ pub struct Results {
     pub latency: Vec<LatencyPoint>,
     /// The floor under each latency point (same rates, no engine; see `floor_open_loop`).
     pub latency_floor: Vec<LatencyPoint>,
+    /// Runs per latency point (the run with the median p99 is reported).
+    pub latency_runs: usize,
     /// Peak RSS of this process, bytes.
     pub peak_rss: u64,
 }
@@ -318,13 +320,54 @@ fn latency(
     } else {
         args.rate.clone()
     };
+    let runs = args.runs.max(1);
+    res.latency_runs = runs;
     for rate in rates {
         let n = ((rate * args.latency_seconds) as usize).clamp(100, 2_000_000);
-        eprintln!("latency: {n} events at {rate:.0} events/s (floor, then engine)");
-        res.latency_floor
-            .push(floor_open_loop(&templates, n, rate)?);
-        res.latency
-            .push(open_loop(plan, &into, &templates, n, rate, 1)?);
+        let (mut floor, mut engine) = (Vec::new(), Vec::new());
+        for run in 1..=runs {
+            eprintln!(
+                "latency run {run}/{runs}: {n} events at {rate:.0} events/s (floor, then engine)"
+            );
+            floor.push(floor_open_loop(&templates, n, rate)?);
+            engine.push(open_loop(plan, &into, &templates, n, rate, 1)?);
+        }
+        res.latency_floor.extend(median_run(floor));
+        res.latency.extend(median_run(engine));
     }
     Ok(())
+}
+
+/// The run whose p99 is the median of `runs` (the lower middle one for an even count), so
+/// the percentiles reported together come from one run.
+fn median_run(mut runs: Vec<LatencyPoint>) -> Option<LatencyPoint> {
+    runs.sort_by(|a, b| a.p99_us.total_cmp(&b.p99_us));
+    let mid = runs.len().saturating_sub(1) / 2;
+    runs.into_iter().nth(mid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(p99_us: f64) -> LatencyPoint {
+        LatencyPoint {
+            offered: 1.0,
+            sent_rate: 1.0,
+            sent: 1,
+            received: 1,
+            p50_us: p99_us / 2.0,
+            p99_us,
+            p999_us: p99_us * 2.0,
+            max_us: p99_us * 3.0,
+        }
+    }
+
+    #[test]
+    fn the_median_run_is_reported_whole() {
+        let got = median_run(vec![point(900.0), point(100.0), point(300.0)]);
+        assert_eq!(got, Some(point(300.0)));
+        assert_eq!(median_run(vec![point(5.0), point(7.0)]), Some(point(5.0)));
+        assert_eq!(median_run(Vec::new()), None);
+    }
 }

@@ -199,8 +199,9 @@ pub fn markdown(res: &Results) -> String {
     if let Some(peak) = res.api_peak {
         let _ = write!(
             s,
-            "\n### Latency (library API `send` → subscriber call, open loop, 1 worker; closed-loop peak {}/s)\n\n",
-            count(peak)
+            "\n### Latency (library API `send` → subscriber call, open loop, 1 worker; closed-loop peak {}/s; each row the run with the median p99 of {})\n\n",
+            count(peak),
+            res.latency_runs
         );
         s.push_str("| offered events/s | % of peak | sent | received | p50 µs | p99 µs | p99.9 µs | max µs | floor p50 µs | floor p99 µs | floor p99.9 µs |\n");
         s.push_str("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -275,6 +276,7 @@ pub fn json(res: &Results) -> Value {
         "memory_per_trigger_bytes": memory_per_trigger(&res.sweep),
         "latency": {
             "api_peak_events_per_second": res.api_peak,
+            "runs_per_point": res.latency_runs,
             "points": res.latency.iter().map(point_json).collect::<Vec<_>>(),
             "floor_points": res.latency_floor.iter().map(point_json).collect::<Vec<_>>(),
         },
