@@ -21,6 +21,7 @@ pub mod route;
 pub mod run;
 pub mod service;
 pub mod sink;
+mod staged;
 pub mod stages;
 pub mod tally;
 pub mod ttl;

@@ -6,6 +6,7 @@ use crate::input::Stage;
 use crate::record::{Item, Meta, Place, Record, RecordKind};
 use crate::route::RouteIndex;
 use crate::sink::SinkState;
+use crate::staged::split_stage;
 use crate::tally::fold_counts;
 use crate::ttl::{broker_ingress, broker_ingress_owned, TTL_EXTENSION};
 use eventflow_planner::plan::{EdgeId, Plan};
@@ -15,12 +16,13 @@ use std::rc::Rc;
 use std::sync::Arc;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, ParallelizationContract, Pipeline};
-use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::operators::generic::{Operator, OutputBuilder};
 use timely::dataflow::Stream;
+use timely::progress::operate::FrontierInterest;
 use timely::progress::Timestamp;
 
 type Vs<'s, T, D> = Stream<'s, T, Vec<D>>;
-type StageCb = CapacityContainerBuilder<Vec<Stage>>;
 /// A delivery finished on the pool: (token, new items, records).
 type Finished = (u64, Vec<Item>, Vec<Record>);
 
@@ -36,85 +38,80 @@ fn dropped(m: &Meta, reason: String) -> Stage {
 /// Broker `name`'s ingress and routing: TTL and `knativearrivaltime` (knative-semantics.md
 /// §3.2), then its Triggers (`edges`) through the index; one item per matching Trigger, all
 /// sharing the stamped event and one copy without `knativebrokerttl` for the subscribers.
+/// Returns the items (at edges) and the records (events the Broker rejects).
 pub fn route<'s, T: Timestamp>(
     part: Vs<'s, T, Item>,
     plan: Arc<Plan>,
     edges: &[EdgeId],
     name: String,
-) -> Vs<'s, T, Stage> {
+) -> (Vs<'s, T, Item>, Vs<'s, T, Record>) {
     let index = RouteIndex::build(plan, edges);
     let op = format!("route {name}");
-    part.unary::<StageCb, _, _, _>(Pipeline, &op, move |_, _| {
-        let mut matched = Vec::new();
-        move |input, output| {
-            input.for_each(|cap, data| {
-                let mut session = output.session(&cap);
-                for item in data.drain(..) {
-                    let meta = item.meta;
-                    // A root event is this item's alone: stamped in place, not copied.
-                    let stamped = match Arc::try_unwrap(item.event) {
-                        Ok(owned) => broker_ingress_owned(owned, meta.clock),
-                        Err(shared) => broker_ingress(&shared, meta.clock),
-                    };
-                    let event = match stamped {
-                        Ok(e) => Arc::new(e),
-                        Err(why) => {
-                            session.give(dropped(&meta, format!("{why} at {name}")));
-                            continue;
-                        }
-                    };
-                    matched.clear();
-                    index.matches(&event, &mut matched);
-                    if matched.is_empty() {
-                        continue;
-                    }
-                    // Trigger subscribers never see the TTL: strip it once.
-                    let mut bare = (*event).clone();
-                    bare.remove_extension(TTL_EXTENSION);
-                    let stripped = Some(Arc::new(bare));
-                    for &e in &matched {
-                        session.give(Stage::Item(Item {
-                            place: Place::Edge(e),
-                            event: event.clone(),
-                            stripped: stripped.clone(),
-                            meta,
-                        }));
-                    }
-                }
-            });
+    let mut matched = Vec::new();
+    split_stage(part, &op, move |item: Item, out: &mut Vec<Stage>| {
+        let meta = item.meta;
+        // A root event is this item's alone: stamped in place, not copied.
+        let stamped = match Arc::try_unwrap(item.event) {
+            Ok(owned) => broker_ingress_owned(owned, meta.clock),
+            Err(shared) => broker_ingress(&shared, meta.clock),
+        };
+        let event = match stamped {
+            Ok(e) => Arc::new(e),
+            Err(why) => {
+                out.push(dropped(&meta, format!("{why} at {name}")));
+                return;
+            }
+        };
+        matched.clear();
+        index.matches(&event, &mut matched);
+        if matched.is_empty() {
+            return;
         }
+        // Trigger subscribers never see the TTL: strip it once.
+        let mut bare = (*event).clone();
+        bare.remove_extension(TTL_EXTENSION);
+        let stripped = Some(Arc::new(bare));
+        out.extend(matched.iter().map(|&e| {
+            Stage::Item(Item {
+                place: Place::Edge(e),
+                event: event.clone(),
+                stripped: stripped.clone(),
+                meta,
+            })
+        }));
     })
 }
 
-/// Channel `name`: every event to every Subscription (`edges`).
+/// Channel `name`: every event to every Subscription (`edges`). Returns the items (at
+/// edges) and the records (none today; the shape of every routing stage).
 pub fn fan_out<'s, T: Timestamp>(
     part: Vs<'s, T, Item>,
     edges: Vec<EdgeId>,
     name: &str,
-) -> Vs<'s, T, Stage> {
-    part.unary::<StageCb, _, _, _>(Pipeline, &format!("fan-out {name}"), move |_, _| {
-        move |input, output| {
-            input.for_each(|cap, data| {
-                let mut session = output.session(&cap);
-                for item in data.drain(..) {
-                    for &e in &edges {
-                        session.give(Stage::Item(Item {
-                            place: Place::Edge(e),
-                            event: item.event.clone(),
-                            stripped: None,
-                            meta: item.meta,
-                        }));
-                    }
-                }
-            });
-        }
-    })
+) -> (Vs<'s, T, Item>, Vs<'s, T, Record>) {
+    split_stage(
+        part,
+        &format!("fan-out {name}"),
+        move |item: Item, out: &mut Vec<Stage>| {
+            out.extend(edges.iter().map(|&e| {
+                Stage::Item(Item {
+                    place: Place::Edge(e),
+                    event: item.event.clone(),
+                    stripped: None,
+                    meta: item.meta,
+                })
+            }));
+        },
+    )
 }
 
 /// The deliver stage of every edge: new items (replies, hops into nodes, dead letters into
-/// nodes) and records. Deliveries involving a blocking subscriber run on the pool; their
-/// capability is held until the result comes back (DESIGN.md §3a).
-pub fn deliver<'s, T: Timestamp>(items: Vs<'s, T, Item>, d: Arc<Deliverer>) -> Vs<'s, T, Stage> {
+/// nodes) and records, as two streams. Deliveries involving a blocking subscriber run on the
+/// pool; their capabilities are held until the result comes back (DESIGN.md §3a).
+pub fn deliver<'s, T: Timestamp>(
+    items: Vs<'s, T, Item>,
+    d: Arc<Deliverer>,
+) -> (Vs<'s, T, Item>, Vs<'s, T, Record>) {
     if !d.plan().edges.iter().any(|e| e.policy.ordered) {
         return deliver_with(items, d, Pipeline);
     }
@@ -126,25 +123,39 @@ pub fn deliver<'s, T: Timestamp>(items: Vs<'s, T, Item>, d: Arc<Deliverer>) -> V
     deliver_with(items, d, pact)
 }
 
-fn deliver_with<'s, T, P>(items: Vs<'s, T, Item>, d: Arc<Deliverer>, pact: P) -> Vs<'s, T, Stage>
+fn deliver_with<'s, T, P>(
+    items: Vs<'s, T, Item>,
+    d: Arc<Deliverer>,
+    pact: P,
+) -> (Vs<'s, T, Item>, Vs<'s, T, Record>)
 where
     T: Timestamp,
     P: ParallelizationContract<T, Vec<Item>>,
 {
     let worker = items.scope().worker();
-    items.unary::<StageCb, _, _, _>(pact, "deliver", move |_, info| {
+    let mut builder = OperatorBuilder::new("deliver".to_owned(), items.scope());
+    let mut input = builder.new_input(items, pact);
+    builder.set_notify_for(0, FrontierInterest::Never);
+    let (items_out, new_items) = builder.new_output::<Vec<Item>>();
+    let (records_out, new_records) = builder.new_output::<Vec<Record>>();
+    let mut items_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<Item>>>::from(items_out);
+    let mut records_out =
+        OutputBuilder::<_, CapacityContainerBuilder<Vec<Record>>>::from(records_out);
+    let activator = worker.sync_activator_for(builder.operator_info().address.to_vec());
+    builder.build(move |_initial_capabilities| {
         let (mut items, mut records) = (Vec::new(), Vec::new());
-        let activator = worker.sync_activator_for(info.address.to_vec());
         let (done_tx, done_rx) = crossbeam_channel::unbounded::<Finished>();
         let mut pending = HashMap::new();
         let mut next_token = 0u64;
-        move |input, output| {
+        move |_frontiers| {
+            let mut items_h = items_out.activate();
+            let mut records_h = records_out.activate();
             input.for_each(|cap, data| {
                 for item in data.drain(..) {
                     if let Some(lane) = d.lane(&item) {
                         next_token += 1;
                         let token = next_token;
-                        pending.insert(token, cap.retain_stamp(0));
+                        pending.insert(token, (cap.retain_stamp(0), cap.retain_stamp(1)));
                         let (d2, tx, act) = (d.clone(), done_tx.clone(), activator.clone());
                         let ordered = d.ordered_partition(&item);
                         let job: crate::pool::Job = Box::new(move || {
@@ -164,20 +175,21 @@ where
                     d.deliver(item, &mut items, &mut records);
                 }
                 fold_counts(&mut records);
-                let mut session = output.session(&cap);
-                session.give_iterator(items.drain(..).map(Stage::Item));
-                session.give_iterator(records.drain(..).map(Stage::Record));
+                items_h.session(&cap).give_iterator(items.drain(..));
+                records_h.session(&cap).give_iterator(records.drain(..));
             });
             while let Ok((token, mut got, mut recs)) = done_rx.try_recv() {
-                if let Some(caps) = pending.remove(&token) {
+                if let Some((item_caps, record_caps)) = pending.remove(&token) {
                     fold_counts(&mut recs);
-                    let mut session = output.session(&caps);
-                    session.give_iterator(got.drain(..).map(Stage::Item));
-                    session.give_iterator(recs.drain(..).map(Stage::Record));
+                    items_h.session(&item_caps).give_iterator(got.drain(..));
+                    records_h
+                        .session(&record_caps)
+                        .give_iterator(recs.drain(..));
                 }
             }
         }
-    })
+    });
+    (new_items, new_records)
 }
 
 /// Every worker's records, exchanged to worker 0 and handed to `sink` one completed epoch at
