@@ -14,6 +14,15 @@ use timely::progress::operate::FrontierInterest;
 use timely::progress::Timestamp;
 
 type Vs<'s, T, D> = Stream<'s, T, Vec<D>>;
+/// An operator output that builds `Vec<D>` containers.
+pub type VecOutput<T, D> = OutputBuilder<T, CapacityContainerBuilder<Vec<D>>>;
+/// A stage's outputs: items (port 0) and records (port 1), each with its stream.
+pub type StageOutputs<'s, T> = (
+    VecOutput<T, Item>,
+    Vs<'s, T, Item>,
+    VecOutput<T, Record>,
+    Vs<'s, T, Record>,
+);
 
 /// Runs `logic` on each datum of `stream` (worker-local), which pushes the stages it makes
 /// into the `Vec` it is given; the stages leave as two streams, items and records, at the
@@ -31,11 +40,7 @@ where
     let mut builder = OperatorBuilder::new(name.to_owned(), stream.scope());
     let mut input = builder.new_input(stream, Pipeline);
     builder.set_notify_for(0, FrontierInterest::Never);
-    let (items_out, items) = builder.new_output::<Vec<Item>>();
-    let (records_out, records) = builder.new_output::<Vec<Record>>();
-    let mut items_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<Item>>>::from(items_out);
-    let mut records_out =
-        OutputBuilder::<_, CapacityContainerBuilder<Vec<Record>>>::from(records_out);
+    let (mut items_out, items, mut records_out, records) = items_and_records(&mut builder);
     builder.build(move |_initial_capabilities| {
         let mut staged = Vec::new();
         move |_frontiers| {
@@ -59,6 +64,20 @@ where
     (items, records)
 }
 
+/// An output for items (port 0) and one for records (port 1) of `builder`, with their streams.
+pub fn items_and_records<'s, T: Timestamp>(
+    builder: &mut OperatorBuilder<'s, T>,
+) -> StageOutputs<'s, T> {
+    let (items_out, items) = builder.new_output::<Vec<Item>>();
+    let (records_out, records) = builder.new_output::<Vec<Record>>();
+    (
+        OutputBuilder::from(items_out),
+        items,
+        OutputBuilder::from(records_out),
+        records,
+    )
+}
+
 /// The items of every stream in `inputs`, one output per plan node (items at `Place::Node(id)`
 /// leave on output `id`) and a last one for items already at an edge: timely's `concat`
 /// followed by `partition`, as one operator that keeps its buffers between steps.
@@ -79,7 +98,7 @@ pub fn partition_by_place<'s, T: Timestamp>(
     let mut streams = Vec::with_capacity(nodes + 1);
     for _ in 0..=nodes {
         let (output, stream) = builder.new_output::<Vec<Item>>();
-        outputs.push(OutputBuilder::<_, CapacityContainerBuilder<Vec<Item>>>::from(output));
+        outputs.push(VecOutput::<T, Item>::from(output));
         streams.push(stream);
     }
     builder.build(move |_initial_capabilities| {
@@ -105,4 +124,104 @@ pub fn partition_by_place<'s, T: Timestamp>(
         }
     });
     streams
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Meta, RecordKind, Trail};
+    use eventflow_planner::event::Event;
+    use std::sync::{Arc, Mutex};
+    use timely::dataflow::operators::vec::Map;
+    use timely::dataflow::operators::{Capture, Concat, Input};
+
+    fn item(seq: u64, place: Place) -> Item {
+        Item {
+            place,
+            event: Arc::new(Event::new(seq.to_string().as_str(), "/t", "t")),
+            stripped: None,
+            meta: Meta {
+                epoch: 0,
+                seq,
+                trail: Trail::ROOT,
+                hops: 0,
+                clock: 0,
+            },
+        }
+    }
+
+    /// What each output of a test dataflow received, as (output, seq) pairs.
+    type Seen = Arc<Mutex<Vec<(usize, u64)>>>;
+
+    #[test]
+    fn stages_split_into_items_and_records_and_parts_follow_the_place() {
+        let seen: Seen = Arc::default();
+        let sink = seen.clone();
+        timely::execute_directly(move |worker| {
+            let sink = sink.clone();
+            let mut input = worker.dataflow::<u64, _, _>(move |scope| {
+                let (input, stream) = scope.new_input::<Vec<u64>>();
+                // Even numbers become items at node 0 (4: node 1; 6: an edge), odd ones records.
+                let (items, records) = split_stage(stream, "test", |n: u64, out| {
+                    out.push(if n % 2 == 0 {
+                        let place = match n {
+                            4 => Place::Node(1),
+                            6 => Place::Edge(3),
+                            _ => Place::Node(0),
+                        };
+                        Stage::Item(item(n, place))
+                    } else {
+                        Stage::Record(Record {
+                            epoch: 0,
+                            seq: n,
+                            trail: Trail::ROOT,
+                            kind: RecordKind::Dropped {
+                                reason: "odd".into(),
+                            },
+                        })
+                    });
+                });
+                let parts = partition_by_place(vec![items.clone(), items], 2);
+                let mut tagged = records.map(|r| (9usize, r.seq));
+                for (port, part) in parts.into_iter().enumerate() {
+                    tagged = tagged.concat(part.map(move |i| (port, i.meta.seq)));
+                }
+                let got = tagged.capture();
+                (input, got)
+            });
+            for n in 0..8 {
+                input.0.send(n);
+            }
+            input.0.advance_to(1);
+            drop(input.0);
+            while worker.step() {}
+            let mut all = Vec::new();
+            while let Ok(timely::dataflow::operators::capture::Event::Messages(_, batch)) =
+                input.1.try_recv()
+            {
+                all.extend(batch);
+            }
+            sink.lock().map(|mut s| s.extend(all)).ok();
+        });
+        let mut got = seen.lock().map(|s| s.clone()).unwrap_or_default();
+        got.sort_unstable();
+        // Both inputs of the partition carry every item: each item arrives twice.
+        assert_eq!(
+            got,
+            vec![
+                (0, 0),
+                (0, 0),
+                (0, 2),
+                (0, 2),
+                (1, 4),
+                (1, 4),
+                (2, 6),
+                (2, 6),
+                (9, 1),
+                (9, 3),
+                (9, 5),
+                (9, 7),
+            ]
+        );
+    }
 }

@@ -6,7 +6,7 @@ use crate::input::Stage;
 use crate::record::{Item, Meta, Place, Record, RecordKind};
 use crate::route::RouteIndex;
 use crate::sink::SinkState;
-use crate::staged::split_stage;
+use crate::staged::{items_and_records, split_stage};
 use crate::tally::fold_counts;
 use crate::ttl::{broker_ingress, broker_ingress_owned, TTL_EXTENSION};
 use eventflow_planner::plan::{EdgeId, Plan};
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, ParallelizationContract, Pipeline};
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
-use timely::dataflow::operators::generic::{Operator, OutputBuilder};
+use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::Stream;
 use timely::progress::operate::FrontierInterest;
 use timely::progress::Timestamp;
@@ -136,11 +136,7 @@ where
     let mut builder = OperatorBuilder::new("deliver".to_owned(), items.scope());
     let mut input = builder.new_input(items, pact);
     builder.set_notify_for(0, FrontierInterest::Never);
-    let (items_out, new_items) = builder.new_output::<Vec<Item>>();
-    let (records_out, new_records) = builder.new_output::<Vec<Record>>();
-    let mut items_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<Item>>>::from(items_out);
-    let mut records_out =
-        OutputBuilder::<_, CapacityContainerBuilder<Vec<Record>>>::from(records_out);
+    let (mut items_out, new_items, mut records_out, new_records) = items_and_records(&mut builder);
     let activator = worker.sync_activator_for(builder.operator_info().address.to_vec());
     builder.build(move |_initial_capabilities| {
         let (mut items, mut records) = (Vec::new(), Vec::new());
