@@ -238,3 +238,42 @@ fn cluster_of_two_processes_reports_on_process_0() {
         .is_some_and(|c| c.starts_with("2 processes × 1 worker(s)")));
     assert!(v["sweep"].as_array().is_some_and(Vec::is_empty));
 }
+
+#[test]
+fn bad_arguments_are_refused_with_a_reason() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_eventflow"))
+            .arg("bench")
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("run eventflow bench");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&["--events", "0"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("'--events <EVENTS>': must be at least 1"),
+        "{err}"
+    );
+    let (code, err) = run(&["--workers", "0"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("must be at least 1"), "{err}");
+    // The generated topology has one Broker; another --into is an error, not ignored.
+    let (code, err) = run(&[
+        "--into",
+        "broker/nope",
+        "--events",
+        "10",
+        "--no-sweep",
+        "--no-latency",
+    ]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("no ingress `broker/nope` (one of: broker/default/bench)"),
+        "{err}"
+    );
+}

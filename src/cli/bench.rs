@@ -35,11 +35,11 @@ pub struct Args {
     /// Namespace of the --into resource.
     #[arg(short = 'n', long)]
     pub namespace: Option<String>,
-    /// Events in the generated log.
-    #[arg(long, default_value_t = 200_000)]
+    /// Events in the generated log (at least 1).
+    #[arg(long, default_value_t = 200_000, value_parser = at_least_one)]
     pub events: usize,
-    /// Engine workers: the engine is measured on 1 and on this many workers.
-    #[arg(long, default_value_t = 2)]
+    /// Engine workers: the engine is measured on 1 and on this many workers (at least 1).
+    #[arg(long, default_value_t = 2, value_parser = at_least_one)]
     pub workers: usize,
     /// Size of generated events: small (~400 B), 2k, 20k.
     #[arg(long, default_value = "small")]
@@ -149,6 +149,15 @@ fn time<T>(f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<(f64, T)> {
     Ok((t.elapsed().as_secs_f64(), v))
 }
 
+/// A count of at least 1 (clap value parser).
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Runs the benchmark.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(n) = args.probe_memory {
@@ -156,11 +165,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let (plan, entry, topo_name) = if args.files.is_empty() {
         let plan = sweep_plan(args.types.max(1)).map_err(anyhow::Error::msg)?;
+        // The generated topology has one Broker: an --into that names another is a mistake.
+        let entry = plan
+            .entry(args.into.as_deref(), args.namespace.as_deref())
+            .map_err(anyhow::Error::msg)?;
+        if args.sample.is_some() {
+            eprintln!(
+                "warning: --sample without -f: the generated Triggers match the generated \
+                 types `dev.eventflow.bench.tN`, so sampled events are parsed and routed but rarely \
+                 delivered; pass the topology the log was made for with -f"
+            );
+        }
         let name = format!(
             "generated: 1 Broker, {} exact-type Triggers",
             args.types.max(1)
         );
-        (plan, 0, name)
+        (plan, entry, name)
     } else {
         let Some(plan) = super::load::load_plan(&args.files) else {
             return Ok(ExitCode::from(1));
