@@ -86,6 +86,40 @@ fn json_report_has_every_section_and_the_plots() {
         ratios.iter().any(|r| r.contains("p99 latency")),
         "{ratios:?}"
     );
+    // Every ratio is a number with its unit; `met` follows from the number and its target.
+    for r in v["ratios"].as_array().expect("ratios") {
+        let measured = r["measured"].as_f64().expect("numeric measured");
+        let name = r["ratio"].as_str().unwrap_or("");
+        let unit = r["unit"].as_str().unwrap_or("");
+        let want_unit = if name.contains("p99") {
+            "us"
+        } else if name.contains("memory") {
+            "bytes"
+        } else {
+            "ratio"
+        };
+        assert_eq!(unit, want_unit, "{r}");
+        let met = if let Some(min) = r["target"]["at_least"].as_f64() {
+            Some(measured >= min)
+        } else if let Some(max) = r["target"]["at_most"].as_f64() {
+            Some(measured <= max)
+        } else {
+            assert!(r["target"].is_null(), "{r}");
+            None
+        };
+        assert_eq!(r["met"].as_bool(), met, "{r}");
+    }
+    let p99 = v["ratios"]
+        .as_array()
+        .and_then(|rs| {
+            rs.iter().find(|r| {
+                r["ratio"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("p99 latency"))
+            })
+        })
+        .expect("p99 row");
+    assert_eq!(p99["target"]["at_most"], 250.0, "{p99}");
     let sweep = v["sweep"].as_array().expect("sweep");
     assert_eq!(sweep.len(), 2);
     assert_eq!(sweep[1]["triggers"], 10);
@@ -97,6 +131,17 @@ fn json_report_has_every_section_and_the_plots() {
             assert!(p[field].as_f64().is_some(), "{field} in {p}");
         }
         assert_eq!(p["sent"], p["received"], "{p}");
+        let over = p["over_250_us"].as_u64().expect("over_250_us");
+        assert!(over <= p["received"].as_u64().unwrap_or(0), "{p}");
+        // Its share agrees with the p99: at most 1 % over 250 µs exactly when p99 ≤ 250 µs
+        // (up to the histogram's 3 significant digits).
+        let p99 = p["p99_us"].as_f64().unwrap_or(0.0);
+        let share = over as f64 / p["received"].as_f64().unwrap_or(1.0).max(1.0);
+        if p99 < 249.0 {
+            assert!(share <= 0.01, "{p}");
+        } else if p99 > 251.0 {
+            assert!(share >= 0.01, "{p}");
+        }
     }
     assert_eq!(v["latency"]["runs_per_point"], 1);
     // The floor (no engine) is measured at the same rates, every event received.
@@ -154,8 +199,8 @@ fn markdown_tables_on_a_sampled_real_log() {
         "| engine replay, 1 worker(s) |",
         "### Ratios against the targets",
         "### Latency",
-        "| p50 µs | p99 µs | p99.9 µs |",
-        "| floor p50 µs | floor p99 µs | floor p99.9 µs |",
+        "| p50 µs | p99 µs | p99.9 µs | max µs | > 250 µs |",
+        "| floor p50 µs | floor p99 µs | floor p99.9 µs | floor > 250 µs |",
         "floor: the same sender and recording through a bare bounded channel",
     ] {
         assert!(stdout.contains(want), "missing `{want}` in:\n{stdout}");

@@ -48,19 +48,20 @@ impl SinkState {
                 .cmp(&(b.seq, b.trail))
                 .then_with(|| line_of(a).cmp(line_of(b)))
         });
-        for r in &records {
-            match &r.kind {
-                RecordKind::Delivery(d) if d.outcome != Outcome::Dropped => {
+        for r in records {
+            match r.kind {
+                RecordKind::Tally(counts) => {
+                    // The names move into the map (no reference-count traffic).
+                    for (subscriber, via, outcome, n) in counts {
+                        *self.tally.entry((subscriber, via, outcome)).or_default() += n;
+                    }
+                    continue;
+                }
+                RecordKind::Delivery(ref d) if d.outcome != Outcome::Dropped => {
                     let key = (d.subscriber.clone(), d.via.clone(), d.outcome);
                     *self.tally.entry(key).or_default() += 1;
                 }
-                RecordKind::Tally(counts) => {
-                    for (subscriber, via, outcome, n) in counts {
-                        let key = (subscriber.clone(), via.clone(), *outcome);
-                        *self.tally.entry(key).or_default() += n;
-                    }
-                }
-                _ => self.report.add(r),
+                _ => self.report.add(&r),
             }
             match &r.kind {
                 RecordKind::Malformed { .. } => {

@@ -12,6 +12,7 @@
 //! [`Deliverer`]: crate::deliver::Deliverer
 
 use crate::record::{Outcome, Record, RecordKind, Trail};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
@@ -93,43 +94,74 @@ fn key(subscriber: &Arc<str>, via: &Arc<str>, outcome: Outcome) -> Key {
     )
 }
 
-fn count(counts: &mut Counts, subscriber: &Arc<str>, via: &Arc<str>, outcome: Outcome, n: u64) {
+/// Adds `n` to the key's count; the names are moved into the map when the key is new (no
+/// reference-count traffic) and dropped otherwise.
+fn count(counts: &mut Counts, subscriber: Arc<str>, via: Arc<str>, outcome: Outcome, n: u64) {
     counts
-        .entry(key(subscriber, via, outcome))
-        .or_insert_with(|| (subscriber.clone(), via.clone(), outcome, 0))
+        .entry(key(&subscriber, &via, outcome))
+        .or_insert_with(|| (subscriber, via, outcome, 0))
         .3 += n;
 }
 
-fn tally_record(epoch: u64, counts: Counts) -> Record {
+fn tally_record(epoch: u64, counts: Vec<(Arc<str>, Arc<str>, Outcome, u64)>) -> Record {
     Record {
         epoch,
         seq: 0,
         trail: Trail::ROOT,
-        kind: RecordKind::Tally(counts.into_values().collect()),
+        kind: RecordKind::Tally(counts),
     }
+}
+
+/// A [`Counts`] map with room for `n` keys.
+fn counts_for(n: usize) -> Counts {
+    Counts::with_capacity_and_hasher(n, BuildHasherDefault::default())
+}
+
+/// Above this many slots [`fold_counts`]' map gives its memory back after a batch.
+const FOLD_KEEP_CAPACITY: usize = 4096;
+
+thread_local! {
+    /// [`fold_counts`]' scratch, kept across batches so that a batch neither grows a map from
+    /// empty nor allocates a second vector: the counts, and the records that pass.
+    static FOLD: RefCell<(Counts, Vec<Record>)> = RefCell::new((Counts::default(), Vec::new()));
 }
 
 /// Replaces the batch's `Count` records by one `Tally` (all records of a batch share its
 /// epoch), so the records leaving the deliver operator are a handful instead of one per
-/// delivery.
+/// delivery. Other records keep their order, before the `Tally`.
 pub fn fold_counts(records: &mut Vec<Record>) {
-    let mut counts = Counts::default();
-    let mut epoch = None;
-    records.retain(|r| match &r.kind {
-        RecordKind::Count {
-            subscriber,
-            via,
-            outcome,
-        } => {
-            epoch = Some(r.epoch);
-            count(&mut counts, subscriber, via, *outcome, 1);
-            false
-        }
-        _ => true,
-    });
-    if let Some(epoch) = epoch {
-        records.push(tally_record(epoch, counts));
+    if !records
+        .iter()
+        .any(|r| matches!(r.kind, RecordKind::Count { .. }))
+    {
+        return;
     }
+    FOLD.with(|cell| {
+        let mut scratch = cell.borrow_mut();
+        let (counts, pass) = &mut *scratch;
+        let mut epoch = 0;
+        for r in records.drain(..) {
+            match r.kind {
+                RecordKind::Count {
+                    subscriber,
+                    via,
+                    outcome,
+                } => {
+                    epoch = r.epoch;
+                    count(counts, subscriber, via, outcome, 1);
+                }
+                kind => pass.push(Record { kind, ..r }),
+            }
+        }
+        records.append(pass);
+        records.push(tally_record(
+            epoch,
+            counts.drain().map(|(_, v)| v).collect(),
+        ));
+        if counts.capacity() > FOLD_KEEP_CAPACITY {
+            counts.shrink_to(FOLD_KEEP_CAPACITY / 4);
+        }
+    });
 }
 
 /// One worker's records, with its `Count`s and `Tally`s merged into one `Tally` per epoch
@@ -150,24 +182,26 @@ pub fn pre_aggregate<'s>(records: Stream<'s, u64, Vec<Record>>) -> Stream<'s, u6
                         return;
                     };
                     for r in data.drain(..) {
-                        let entry = match &r.kind {
-                            RecordKind::Count { .. } | RecordKind::Tally(_) => pending
-                                .entry(time)
-                                .or_insert_with(|| (cap.delayed(&time, 0), Counts::default())),
+                        let size = match &r.kind {
+                            RecordKind::Count { .. } => 1,
+                            RecordKind::Tally(counts) => counts.len(),
                             _ => {
                                 pass.push(r);
                                 continue;
                             }
                         };
-                        match &r.kind {
+                        let (_, counts) = pending
+                            .entry(time)
+                            .or_insert_with(|| (cap.delayed(&time, 0), counts_for(size)));
+                        match r.kind {
                             RecordKind::Count {
                                 subscriber,
                                 via,
                                 outcome,
-                            } => count(&mut entry.1, subscriber, via, *outcome, 1),
-                            RecordKind::Tally(counts) => {
-                                for (subscriber, via, outcome, n) in counts {
-                                    count(&mut entry.1, subscriber, via, *outcome, *n);
+                            } => count(counts, subscriber, via, outcome, 1),
+                            RecordKind::Tally(tally) => {
+                                for (subscriber, via, outcome, n) in tally {
+                                    count(counts, subscriber, via, outcome, n);
                                 }
                             }
                             _ => {}
@@ -180,7 +214,9 @@ pub fn pre_aggregate<'s>(records: Stream<'s, u64, Vec<Record>>) -> Stream<'s, u6
                         break;
                     }
                     let (epoch, (cap, counts)) = entry.remove_entry();
-                    output.session(&cap).give(tally_record(epoch, counts));
+                    output
+                        .session(&cap)
+                        .give(tally_record(epoch, counts.into_values().collect()));
                 }
             }
         },
@@ -233,6 +269,45 @@ mod tests {
             vec![(Outcome::Delivered, 2), (Outcome::DeadLettered, 1)]
         );
         assert_eq!(records[1].epoch, 7);
+    }
+
+    #[test]
+    fn fold_counts_moves_names_and_starts_each_batch_empty() {
+        let (a, b): (Arc<str>, Arc<str>) = (Arc::from("Service/default/a"), Arc::from("T/b"));
+        let batch = |n: usize| -> Vec<Record> {
+            (0..n)
+                .map(|_| {
+                    rec(RecordKind::Count {
+                        subscriber: a.clone(),
+                        via: b.clone(),
+                        outcome: Outcome::Delivered,
+                    })
+                })
+                .collect()
+        };
+        let mut first = batch(3);
+        fold_counts(&mut first);
+        // The tally holds the one clone that was moved in; the other records' clones are gone.
+        assert_eq!((Arc::strong_count(&a), Arc::strong_count(&b)), (2, 2));
+        let mut second = batch(2);
+        fold_counts(&mut second);
+        let totals = |records: &[Record]| -> Vec<u64> {
+            records
+                .iter()
+                .filter_map(|r| match &r.kind {
+                    RecordKind::Tally(t) => Some(t.iter().map(|x| x.3).sum()),
+                    _ => None,
+                })
+                .collect()
+        };
+        // The scratch map kept across batches starts each batch empty.
+        assert_eq!((totals(&first), totals(&second)), (vec![3], vec![2]));
+        let mut none = vec![rec(RecordKind::Input {
+            read: 1,
+            accepted: 1,
+        })];
+        fold_counts(&mut none);
+        assert_eq!(none.len(), 1, "no tally without counts");
     }
 
     #[test]

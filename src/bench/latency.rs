@@ -32,7 +32,13 @@ pub struct LatencyPoint {
     pub p999_us: f64,
     /// Maximum, µs.
     pub max_us: f64,
+    /// Received events whose latency exceeded [`TARGET_P99_US`]: the p99 target is met
+    /// when this is at most 1 % of `received`.
+    pub over_target: u64,
 }
+
+/// The in-process p99 latency target, µs (DESIGN.md §8: p99 ≤ 250 µs at half of peak).
+pub const TARGET_P99_US: f64 = 250.0;
 
 /// Starts an engine on `plan` whose every external subscriber records, for event `i` (its
 /// `id` is `i` in decimal), the nanoseconds since `base` of its first delivery into `recv[i]`.
@@ -173,11 +179,15 @@ impl Paced {
         let mut h = Histogram::<u64>::new_with_bounds(1, 600_000_000_000, 3)
             .map_err(|e| Error::Ingress(format!("histogram: {e}")))?;
         let mut received = 0;
+        let mut over_target = 0;
+        let target_ns = (TARGET_P99_US * 1000.0) as u64;
         for (i, slot) in recv.iter().enumerate().take(self.sent) {
             let t = slot.load(Ordering::Relaxed);
             if t > 0 {
                 received += 1;
-                let _ = h.record(t.saturating_sub(self.due(i)).max(1));
+                let ns = t.saturating_sub(self.due(i)).max(1);
+                over_target += u64::from(ns > target_ns);
+                let _ = h.record(ns);
             }
         }
         let us = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
@@ -190,6 +200,7 @@ impl Paced {
             p99_us: us(0.99),
             p999_us: us(0.999),
             max_us: h.max() as f64 / 1000.0,
+            over_target,
         })
     }
 }
@@ -265,19 +276,21 @@ mod tests {
         let paced = Paced {
             rate: 1000.0,
             t0: 0,
-            sent: 3,
-            sent_secs: 0.003,
+            sent: 4,
+            sent_secs: 0.004,
         };
-        // Event 0 arrives 2 µs after its due time, event 1 7 µs after, event 2 never.
+        // Event 0 arrives 2 µs after its due time, event 1 7 µs after, event 2 never, event 3
+        // 300 µs after (over the 250 µs target).
         let recv = [
             AtomicU64::new(2_000),
             AtomicU64::new(1_007_000),
             AtomicU64::new(0),
+            AtomicU64::new(3_300_000),
         ];
         let p = paced.point(&recv).expect("point");
-        assert_eq!((p.sent, p.received), (3, 2));
-        assert!((p.p50_us - 2.0).abs() < 0.01, "{p:?}");
-        assert!((p.max_us - 7.0).abs() < 0.01, "{p:?}");
+        assert_eq!((p.sent, p.received, p.over_target), (4, 3, 1));
+        assert!((p.p50_us - 7.0).abs() < 0.01, "{p:?}");
+        assert!((p.max_us - 300.0).abs() < 0.5, "{p:?}");
         assert!((p.sent_rate - 1000.0).abs() < 1e-6, "{p:?}");
     }
 }

@@ -380,6 +380,7 @@ mod tests {
             p99_us,
             p999_us: p99_us * 2.0,
             max_us: p99_us * 3.0,
+            over_target: 0,
         }
     }
 

@@ -11,7 +11,8 @@ pub struct ClusterArgs {
     /// Cluster mode: number of processes (timely's cluster; needs --process and --hostfile).
     #[arg(long, default_value_t = 1)]
     pub processes: usize,
-    /// Cluster mode: this process's index, 0..processes. Process 0 writes --out and --report.
+    /// Cluster mode: this process's index, 0..processes. Process 0 holds the output (the
+    /// delivery log and report of `replay`/`run`, the tables of `bench`).
     #[arg(long, default_value_t = 0)]
     pub process: usize,
     /// Cluster mode: a file with one `host:port` per process, the same on every process.
