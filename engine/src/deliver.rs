@@ -8,6 +8,8 @@
 mod attempts;
 mod outcome;
 
+use outcome::Received;
+
 use crate::answer::Failure;
 pub use crate::logline::delivery_line;
 use crate::observe::DispatchObserver;
@@ -206,13 +208,15 @@ impl Deliverer {
             records.push(record(&meta, RecordKind::Dropped { reason }));
             return;
         }
-        // What the edge received: the dead-letter copy is made from it (with its TTL, as the
+        // What the edge received: the dead-letter copy is made from it, with its TTL (as the
         // RI's dispatcher sends the message it got from the channel).
-        let received = item.event.clone();
-        // A Trigger strips knativebrokerttl before the subscriber and restores it on the reply.
-        let (sent, ttl) = match (edge.kind, item.stripped) {
-            (EdgeKind::Trigger, Some(stripped)) => {
-                (stripped, item.event.extension(TTL_EXTENSION).cloned())
+        let (original, mut restore) = (item.event.clone(), None);
+        // A Trigger strips knativebrokerttl before the subscriber (the route stage did, and the
+        // value travels beside the event) and restores it on the reply.
+        let (sent, ttl) = match (edge.kind, item.broker_ttl) {
+            (EdgeKind::Trigger, Some(t)) => {
+                restore = Some(t);
+                (item.event, Some(ExtValue::Integer(t)))
             }
             (EdgeKind::Trigger, None) if item.event.extension(TTL_EXTENSION).is_some() => {
                 let mut ev = (*item.event).clone();
@@ -221,8 +225,12 @@ impl Deliverer {
             }
             _ => (item.event, None),
         };
+        let received = Received {
+            event: &original,
+            ttl: restore,
+        };
         match edge.subscriber {
-            None => self.reply(edge, (*sent).clone(), None, &received, meta, items, records),
+            None => self.reply(edge, (*sent).clone(), None, received, meta, items, records),
             Some(Target::Node(n)) => {
                 let node = &self.plan.nodes[n as usize];
                 if node.kind == NodeKind::Broker && reply_ttl_exhausted(&sent) {
@@ -234,20 +242,11 @@ impl Deliverer {
                     );
                     let dest = self.node_urls[n as usize].clone();
                     let via = self.vias[e as usize].clone();
-                    self.dead_letter(
-                        &edge.policy,
-                        &received,
-                        &f,
-                        &dest,
-                        via,
-                        meta,
-                        items,
-                        records,
-                    );
+                    self.dead_letter(&edge.policy, received, &f, &dest, via, meta, items, records);
                     return;
                 }
                 items.push(Item {
-                    stripped: None,
+                    broker_ttl: None,
                     place: Place::Node(n),
                     event: sent,
                     meta,
@@ -283,7 +282,7 @@ impl Deliverer {
                                 );
                                 let via = self.vias[e as usize].clone();
                                 let dest = self.node_urls[*n as usize].clone();
-                                let ctx = (&edge.policy, &*received, dest.as_str());
+                                let ctx = (&edge.policy, received, dest.as_str());
                                 self.failed(
                                     ctx, meta, x as usize, via, attempts, f, &sent, items, records,
                                 );
@@ -307,13 +306,13 @@ impl Deliverer {
                             if reply.passthrough.is_empty() {
                                 reply.passthrough = sent.passthrough.clone();
                             }
-                            self.reply(edge, reply, ttl, &received, meta, items, records);
+                            self.reply(edge, reply, ttl, received, meta, items, records);
                         }
                     }
                     Err(f) => {
                         let via = self.vias[e as usize].clone();
                         let dest = self.plan.externals[x as usize].url.clone();
-                        let ctx = (&edge.policy, &*received, dest.as_str());
+                        let ctx = (&edge.policy, received, dest.as_str());
                         self.failed(
                             ctx, meta, x as usize, via, attempts, f, &sent, items, records,
                         );
@@ -329,7 +328,7 @@ impl Deliverer {
         edge: &Edge,
         mut reply: Event,
         ttl: Option<ExtValue>,
-        original: &Arc<Event>,
+        original: Received<'_>,
         mut meta: Meta,
         items: &mut Vec<Item>,
         records: &mut Vec<Record>,
@@ -354,7 +353,7 @@ impl Deliverer {
                     return;
                 }
                 items.push(Item {
-                    stripped: None,
+                    broker_ttl: None,
                     place: Place::Node(*n),
                     event: Arc::new(reply),
                     meta,
@@ -380,7 +379,7 @@ impl Deliverer {
                     ),
                     Err(f) => {
                         let dest = self.plan.externals[x].url.clone();
-                        let ctx = (&edge.policy, &**original, dest.as_str());
+                        let ctx = (&edge.policy, original, dest.as_str());
                         self.failed(ctx, meta, x, via, attempts, f, &reply, items, records);
                     }
                 }

@@ -72,7 +72,7 @@ pub fn parse_chunk(
             clock,
         };
         Stage::Item(Item {
-            stripped: None,
+            broker_ttl: None,
             place: Place::Node(node),
             event: Arc::new(event),
             meta,

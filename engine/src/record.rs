@@ -76,9 +76,10 @@ pub struct Item {
     pub place: Place,
     /// The event, shared by every branch of a fan-out.
     pub event: Arc<Event>,
-    /// For Trigger edges: the event without `knativebrokerttl`, made once per Broker ingress
-    /// and shared by every matching Trigger.
-    pub stripped: Option<Arc<Event>>,
+    /// For Trigger edges: the `knativebrokerttl` the Broker's ingress gave the event, which
+    /// `event` no longer carries (Trigger subscribers never see it); deliveries restore it on
+    /// replies and dead letters (knative-semantics.md §3.2). `None` elsewhere.
+    pub broker_ttl: Option<i32>,
     /// Bookkeeping.
     pub meta: Meta,
 }

@@ -139,7 +139,7 @@ mod tests {
         Item {
             place,
             event: Arc::new(Event::new(seq.to_string().as_str(), "/t", "t")),
-            stripped: None,
+            broker_ttl: None,
             meta: Meta {
                 epoch: 0,
                 seq,

@@ -8,7 +8,7 @@ use crate::route::RouteIndex;
 use crate::sink::SinkState;
 use crate::staged::{items_and_records, split_stage};
 use crate::tally::fold_counts;
-use crate::ttl::{broker_ingress, broker_ingress_owned, TTL_EXTENSION};
+use crate::ttl::{stamp_ingress, TTL_EXTENSION};
 use eventflow_planner::plan::{EdgeId, Plan};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -36,9 +36,10 @@ fn dropped(m: &Meta, reason: String) -> Stage {
 }
 
 /// Broker `name`'s ingress and routing: TTL and `knativearrivaltime` (knative-semantics.md
-/// §3.2), then its Triggers (`edges`) through the index; one item per matching Trigger, all
-/// sharing the stamped event and one copy without `knativebrokerttl` for the subscribers.
-/// Returns the items (at edges) and the records (events the Broker rejects).
+/// §3.2), then its Triggers (`edges`) through the index, evaluated on the stamped event; one
+/// item per matching Trigger, all sharing the event without `knativebrokerttl` (what the
+/// subscribers see) and carrying the TTL beside it (`Item::broker_ttl`). Returns the items
+/// (at edges) and the records (events the Broker rejects).
 pub fn route<'s, T: Timestamp>(
     part: Vs<'s, T, Item>,
     plan: Arc<Plan>,
@@ -51,12 +52,9 @@ pub fn route<'s, T: Timestamp>(
     split_stage(part, &op, move |item: Item, out: &mut Vec<Stage>| {
         let meta = item.meta;
         // A root event is this item's alone: stamped in place, not copied.
-        let stamped = match Arc::try_unwrap(item.event) {
-            Ok(owned) => broker_ingress_owned(owned, meta.clock),
-            Err(shared) => broker_ingress(&shared, meta.clock),
-        };
-        let event = match stamped {
-            Ok(e) => Arc::new(e),
+        let mut event = Arc::try_unwrap(item.event).unwrap_or_else(|shared| (*shared).clone());
+        let ttl = match stamp_ingress(&mut event, meta.clock) {
+            Ok(ttl) => ttl,
             Err(why) => {
                 out.push(dropped(&meta, format!("{why} at {name}")));
                 return;
@@ -67,15 +65,14 @@ pub fn route<'s, T: Timestamp>(
         if matched.is_empty() {
             return;
         }
-        // Trigger subscribers never see the TTL: strip it once.
-        let mut bare = (*event).clone();
-        bare.remove_extension(TTL_EXTENSION);
-        let stripped = Some(Arc::new(bare));
+        // Trigger subscribers never see the TTL: strip it once; it travels beside the event.
+        event.remove_extension(TTL_EXTENSION);
+        let event = Arc::new(event);
         out.extend(matched.iter().map(|&e| {
             Stage::Item(Item {
                 place: Place::Edge(e),
                 event: event.clone(),
-                stripped: stripped.clone(),
+                broker_ttl: Some(ttl),
                 meta,
             })
         }));
@@ -97,7 +94,7 @@ pub fn fan_out<'s, T: Timestamp>(
                 Stage::Item(Item {
                     place: Place::Edge(e),
                     event: item.event.clone(),
-                    stripped: None,
+                    broker_ttl: None,
                     meta: item.meta,
                 })
             }));

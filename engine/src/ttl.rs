@@ -81,6 +81,18 @@ pub fn broker_ingress_owned(mut event: Event, clock: VirtualMs) -> Result<Event,
     Ok(event)
 }
 
+/// [`broker_ingress_owned`] that also returns the TTL it set: the routing stage evaluates
+/// the Triggers on the stamped event, then strips the TTL for the subscribers and keeps the
+/// value beside the event (no second copy of the event).
+///
+/// # Errors
+/// As [`broker_ingress`].
+pub fn stamp_ingress(event: &mut Event, clock: VirtualMs) -> Result<i32, String> {
+    let ttl = ingress_ttl(event)?;
+    stamp(event, ttl, clock);
+    Ok(ttl)
+}
+
 /// The TTL an event carries after entering a Broker, or why the Broker rejects it.
 fn ingress_ttl(event: &Event) -> Result<i32, String> {
     let ttl = match ttl_of(event) {

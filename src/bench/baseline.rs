@@ -5,7 +5,7 @@ use crate::connectors::log::{spawn_reader, CHUNK_LINES};
 use crate::engine::input::Chunk;
 use crate::engine::route::RouteIndex;
 use crate::engine::run::{run, Communication, EngineError, RunOptions};
-use crate::engine::ttl::{broker_ingress, broker_ingress_owned};
+use crate::engine::ttl::{broker_ingress, broker_ingress_owned, TTL_EXTENSION};
 use crate::engine::{Bindings, Report};
 use crate::planner::event::json::parse_event;
 use crate::planner::event::Event;
@@ -133,7 +133,7 @@ impl<'p> LoopRouter<'p> {
                         Ok(owned) => broker_ingress_owned(owned, 0),
                         Err(shared) => broker_ingress(&shared, 0),
                     };
-                    let Ok(stamped) = stamped else {
+                    let Ok(mut stamped) = stamped else {
                         continue;
                     };
                     match self.lookup {
@@ -144,6 +144,10 @@ impl<'p> LoopRouter<'p> {
                                 .evaluate(&stamped)
                                 .delivers()
                         })),
+                    }
+                    // As the engine: Trigger subscribers never see the TTL.
+                    if !matched.is_empty() {
+                        stamped.remove_extension(TTL_EXTENSION);
                     }
                     Arc::new(stamped)
                 }

@@ -7,10 +7,33 @@ use super::{record, Deliverer, Leg, MARK_DEAD_LETTER, MARK_SUBSCRIBER};
 use crate::answer::Failure;
 use crate::logline::{delivery_line, event_json};
 use crate::record::{Delivery, Item, Meta, Outcome, Place, Record, RecordKind};
+use crate::ttl::TTL_EXTENSION;
 use base64::Engine as _;
 use eventflow_planner::event::{Event, ExtValue};
 use eventflow_planner::plan::{Policy, Target};
 use std::sync::Arc;
+
+/// What an edge received, as its dead letters carry it: the event, and the
+/// `knativebrokerttl` its Broker's ingress gave it, which the event itself no longer carries
+/// (knative-semantics.md §3.2: the dead-letter copy of a Broker event keeps its TTL).
+#[derive(Clone, Copy)]
+pub(crate) struct Received<'a> {
+    /// The event as the edge got it (for Trigger edges: without the TTL).
+    pub event: &'a Event,
+    /// The TTL to restore on a copy of it, if any.
+    pub ttl: Option<i32>,
+}
+
+impl Received<'_> {
+    /// The event as it arrived at the edge, TTL restored: the base of a dead letter.
+    pub(crate) fn to_event(self) -> Event {
+        let mut e = self.event.clone();
+        if let Some(t) = self.ttl {
+            e.set_extension(TTL_EXTENSION, ExtValue::Integer(t));
+        }
+        e
+    }
+}
 
 impl Deliverer {
     /// A delivery to external `x` failed after `attempts`: log it (dead-lettered when the
@@ -19,7 +42,7 @@ impl Deliverer {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn failed(
         &self,
-        (policy, original, dest): (&Policy, &Event, &str),
+        (policy, original, dest): (&Policy, Received<'_>, &str),
         meta: Meta,
         x: usize,
         via: Arc<str>,
@@ -54,7 +77,7 @@ impl Deliverer {
     pub(super) fn dead_letter(
         &self,
         policy: &Policy,
-        original: &Event,
+        original: Received<'_>,
         f: &Failure,
         dest: &str,
         via: Arc<str>,
@@ -71,7 +94,7 @@ impl Deliverer {
             }
             return;
         };
-        let mut dl = original.clone();
+        let mut dl = original.to_event();
         dl.set_extension("knativeerrordest", ExtValue::String(Arc::from(dest)));
         dl.set_extension("knativeerrorcode", ExtValue::Integer(i32::from(f.code)));
         if !f.body.is_empty() {
@@ -81,7 +104,7 @@ impl Deliverer {
         }
         match target {
             Target::Node(n) => items.push(Item {
-                stripped: None,
+                broker_ttl: None,
                 place: Place::Node(n),
                 event: Arc::new(dl),
                 meta,
