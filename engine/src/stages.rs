@@ -50,10 +50,9 @@ pub fn route<'s, T: Timestamp>(
     let op = format!("route {name}");
     let mut matched = Vec::new();
     split_stage(part, &op, move |item: Item, out: &mut Vec<Stage>| {
-        let meta = item.meta;
-        // A root event is this item's alone: stamped in place, not copied.
-        let mut event = Arc::try_unwrap(item.event).unwrap_or_else(|shared| (*shared).clone());
-        let ttl = match stamp_ingress(&mut event, meta.clock) {
+        let (meta, mut event) = (item.meta, item.event);
+        // A root event is this item's alone: stamped in place (same allocation), not copied.
+        let ttl = match stamp_ingress(Arc::make_mut(&mut event), meta.clock) {
             Ok(ttl) => ttl,
             Err(why) => {
                 out.push(dropped(&meta, format!("{why} at {name}")));
@@ -66,8 +65,7 @@ pub fn route<'s, T: Timestamp>(
             return;
         }
         // Trigger subscribers never see the TTL: strip it once; it travels beside the event.
-        event.remove_extension(TTL_EXTENSION);
-        let event = Arc::new(event);
+        Arc::make_mut(&mut event).remove_extension(TTL_EXTENSION);
         out.extend(matched.iter().map(|&e| {
             Stage::Item(Item {
                 place: Place::Edge(e),

@@ -54,14 +54,17 @@ impl Deliverer {
                 Some(s) => s.call_as(event, &ctx, format),
                 None => Reply::None,
             };
-            if self.sleep_backoff {
-                // Live: what follows (a reply entering a Broker, a dead letter) happens now.
-                *clock = (*clock).max(crate::clock::wall_ms());
-            }
             if let (Some((o, e)), Some(t)) = (observed, started) {
                 o.dispatched(e, status_of(&reply), t.elapsed());
             }
-            match classify(reply, leg.kind()) {
+            let answer = classify(reply, leg.kind());
+            if self.sleep_backoff && !matches!(answer, Answer::Success(None)) {
+                // Live: what follows (a reply entering a Broker, a retry, a dead letter)
+                // happens now. (An accepted delivery without a reply is followed by nothing:
+                // the clock is not read.)
+                *clock = (*clock).max(crate::clock::wall_ms());
+            }
+            match answer {
                 Answer::Success(r) => return (Ok(r), k + 1),
                 Answer::Fatal(f) => return (Err(f), k + 1),
                 Answer::Retry(f) => last = f,
