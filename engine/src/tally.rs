@@ -82,9 +82,9 @@ impl Hasher for FastHasher {
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
 /// (subscriber name, via name, outcome) by `Arc` identity.
-type Key = (usize, usize, Outcome);
+pub(crate) type Key = (usize, usize, Outcome);
 /// Counts with the names they are for.
-type Counts = FastMap<Key, (Arc<str>, Arc<str>, Outcome, u64)>;
+pub(crate) type Counts = FastMap<Key, (Arc<str>, Arc<str>, Outcome, u64)>;
 
 fn key(subscriber: &Arc<str>, via: &Arc<str>, outcome: Outcome) -> Key {
     (
@@ -96,7 +96,13 @@ fn key(subscriber: &Arc<str>, via: &Arc<str>, outcome: Outcome) -> Key {
 
 /// Adds `n` to the key's count; the names are moved into the map when the key is new (no
 /// reference-count traffic) and dropped otherwise.
-fn count(counts: &mut Counts, subscriber: Arc<str>, via: Arc<str>, outcome: Outcome, n: u64) {
+pub(crate) fn count(
+    counts: &mut Counts,
+    subscriber: Arc<str>,
+    via: Arc<str>,
+    outcome: Outcome,
+    n: u64,
+) {
     counts
         .entry(key(&subscriber, &via, outcome))
         .or_insert_with(|| (subscriber, via, outcome, 0))
