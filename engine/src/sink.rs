@@ -116,7 +116,10 @@ impl SinkState {
 
     /// Flushes the writer.
     pub fn finish(&mut self) {
-        self.merge_by_name();
+        // The report merges by text itself.
+        for (_, (subscriber, via, outcome, n)) in self.tally.drain() {
+            self.report.add_deliveries(&subscriber, &via, outcome, n);
+        }
         for ((subscriber, via, outcome), n) in self.by_name.drain() {
             self.report.add_deliveries(&subscriber, &via, outcome, n);
         }
