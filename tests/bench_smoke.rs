@@ -321,4 +321,28 @@ fn bad_arguments_are_refused_with_a_reason() {
         err.contains("no ingress `broker/nope` (one of: broker/default/bench)"),
         "{err}"
     );
+    // A rate of 0 would never send (it used to hang); zero runs, types or Triggers are no
+    // longer quietly raised to 1.
+    for (flag, value, why) in [
+        ("--rate", "0", "must be a number greater than 0"),
+        ("--latency-seconds", "0", "must be a number greater than 0"),
+        ("--runs", "0", "must be at least 1"),
+        ("--types", "0", "must be at least 1"),
+        ("--triggers-sweep", "1,0", "must be at least 1"),
+    ] {
+        let (code, err) = run(&[flag, value]);
+        assert_eq!(code, Some(2), "{flag} {value}: {err}");
+        assert!(err.contains(why), "{flag} {value}: {err}");
+    }
+    // `--process` beyond the cluster's size is an error, not a silent no-op.
+    let (code, err) = run(&[
+        "--process",
+        "3",
+        "--events",
+        "10",
+        "--no-sweep",
+        "--no-latency",
+    ]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("--process 3 is out of range 0..1"), "{err}");
 }

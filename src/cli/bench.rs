@@ -44,29 +44,32 @@ pub struct Args {
     /// Size of generated events: small (~400 B), 2k, 20k.
     #[arg(long, default_value = "small")]
     pub size: Size,
-    /// Number of distinct event types in generated events.
-    #[arg(long, default_value_t = 100)]
+    /// Number of distinct event types in generated events (at least 1).
+    #[arg(long, default_value_t = 100, value_parser = at_least_one)]
     pub types: usize,
     /// Cycle through the events of this JSON Lines log (fresh ids) instead of generating.
     #[arg(long)]
     pub sample: Option<PathBuf>,
-    /// Trigger counts of the sweep (one Broker, N exact-type Triggers, one match per event).
-    #[arg(long, value_delimiter = ',', default_value = "1,100,10000")]
+    /// Trigger counts of the sweep, comma-separated (one Broker, N exact-type Triggers, one
+    /// match per event; each at least 1).
+    #[arg(long, value_delimiter = ',', default_value = "1,100,10000", value_parser = at_least_one)]
     pub triggers_sweep: Vec<usize>,
     /// Skip the Trigger sweep.
     #[arg(long)]
     pub no_sweep: bool,
-    /// Offered rates for the latency runs, events/s (default: 10 %, 50 %, 90 % of the peak).
-    #[arg(long, value_delimiter = ',')]
+    /// Offered rates for the latency runs, events/s, comma-separated (default: 10 %, 50 %,
+    /// 90 % of the peak). Each run sends rate × --latency-seconds events, at least 100 and at
+    /// most 2,000,000.
+    #[arg(long, value_delimiter = ',', value_parser = positive)]
     pub rate: Vec<f64>,
     /// Skip the latency runs.
     #[arg(long)]
     pub no_latency: bool,
-    /// Seconds of traffic per latency run.
-    #[arg(long, default_value_t = 2.0)]
+    /// Seconds of traffic per latency run (more than 0).
+    #[arg(long, default_value_t = 2.0, value_parser = positive)]
     pub latency_seconds: f64,
-    /// Runs per variant (interleaved; the median is reported).
-    #[arg(long, default_value_t = 3)]
+    /// Runs per variant (interleaved; the median is reported; at least 1).
+    #[arg(long, default_value_t = 3, value_parser = at_least_one)]
     pub runs: usize,
     /// Print JSON instead of the markdown tables.
     #[arg(long)]
@@ -154,6 +157,14 @@ fn at_least_one(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        Ok(_) => Err("must be a number greater than 0".into()),
         Err(e) => Err(e.to_string()),
     }
 }

@@ -41,6 +41,13 @@ impl ClusterArgs {
     /// A missing or unreadable hostfile, a hostfile whose address count differs from
     /// `--processes`, or `--process` out of range.
     pub fn communication(&self) -> anyhow::Result<Communication> {
+        if self.process >= self.processes.max(1) {
+            bail!(
+                "--process {} is out of range 0..{} (--processes is the cluster's size)",
+                self.process,
+                self.processes.max(1)
+            );
+        }
         if self.processes <= 1 {
             return Ok(if self.binary_exchange {
                 Communication::ProcessBinary
@@ -67,13 +74,6 @@ impl ClusterArgs {
                 "--hostfile {} lists {} address(es) but --processes is {}",
                 path.display(),
                 addresses.len(),
-                self.processes
-            );
-        }
-        if self.process >= self.processes {
-            bail!(
-                "--process {} is out of range 0..{}",
-                self.process,
                 self.processes
             );
         }

@@ -33,6 +33,7 @@ pub fn throughput(sweep: &[SweepPoint], path: &Path) -> anyhow::Result<()> {
     chart
         .configure_mesh()
         .x_desc("exact-type Triggers")
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .y_desc("million events/s")
         .draw()
         .map_err(err)?;
