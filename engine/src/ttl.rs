@@ -64,10 +64,7 @@ pub fn reply_ttl_exhausted(reply: &Event) -> bool {
 /// # Errors
 /// The rejection reason when the TTL is exhausted (Knative answers 400).
 pub fn broker_ingress(event: &Event, clock: VirtualMs) -> Result<Event, String> {
-    let ttl = ingress_ttl(event)?;
-    let mut e = event.clone();
-    stamp(&mut e, ttl, clock);
-    Ok(e)
+    broker_ingress_owned(event.clone(), clock)
 }
 
 /// [`broker_ingress`] of an event the caller owns: stamped in place, not copied (a freshly
@@ -76,8 +73,7 @@ pub fn broker_ingress(event: &Event, clock: VirtualMs) -> Result<Event, String> 
 /// # Errors
 /// As [`broker_ingress`]; the event is dropped.
 pub fn broker_ingress_owned(mut event: Event, clock: VirtualMs) -> Result<Event, String> {
-    let ttl = ingress_ttl(&event)?;
-    stamp(&mut event, ttl, clock);
+    stamp_ingress(&mut event, clock)?;
     Ok(event)
 }
 

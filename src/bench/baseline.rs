@@ -5,7 +5,7 @@ use crate::connectors::log::{spawn_reader, CHUNK_LINES};
 use crate::engine::input::Chunk;
 use crate::engine::route::RouteIndex;
 use crate::engine::run::{run, Communication, EngineError, RunOptions};
-use crate::engine::ttl::{broker_ingress, broker_ingress_owned, TTL_EXTENSION};
+use crate::engine::ttl::{stamp_ingress, TTL_EXTENSION};
 use crate::engine::{Bindings, Report};
 use crate::planner::event::json::parse_event;
 use crate::planner::event::Event;
@@ -128,14 +128,12 @@ impl<'p> LoopRouter<'p> {
             matched.clear();
             let event = match (&n.kind, &self.indexes[node as usize]) {
                 (NodeKind::Broker, Some(index)) => {
-                    // As the engine's route stage: a root event is stamped in place.
-                    let stamped = match Arc::try_unwrap(event) {
-                        Ok(owned) => broker_ingress_owned(owned, 0),
-                        Err(shared) => broker_ingress(&shared, 0),
-                    };
-                    let Ok(mut stamped) = stamped else {
+                    // As the engine's route stage: stamped inside its `Arc` (copied only when
+                    // shared), the Triggers evaluated with the TTL, which is then stripped.
+                    let mut stamped = event;
+                    if stamp_ingress(Arc::make_mut(&mut stamped), 0).is_err() {
                         continue;
-                    };
+                    }
                     match self.lookup {
                         Lookup::Indexed => index.matches(&stamped, &mut matched),
                         Lookup::Naive => matched.extend(n.edges.iter().copied().filter(|&e| {
@@ -147,9 +145,9 @@ impl<'p> LoopRouter<'p> {
                     }
                     // As the engine: Trigger subscribers never see the TTL.
                     if !matched.is_empty() {
-                        stamped.remove_extension(TTL_EXTENSION);
+                        Arc::make_mut(&mut stamped).remove_extension(TTL_EXTENSION);
                     }
-                    Arc::new(stamped)
+                    stamped
                 }
                 _ => {
                     matched.extend_from_slice(&n.edges);
